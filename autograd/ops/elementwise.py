@@ -1,0 +1,449 @@
+"""Elementwise primitives: arithmetic, unary math and activations.
+
+Each backward returns gradients in the broadcast output shape; the engine sums them back
+to each input's shape and casts them to its dtype.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..engine import call, raw
+from .registry import Op
+
+SQRT_PI = math.sqrt(math.pi)
+SQRT_2 = math.sqrt(2.0)
+SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def _mask(cond, like):
+    """A boolean array as a 0/1 array of `like`'s float dtype (avoids float64 upcasts)."""
+    return cond.astype(raw(like).dtype if raw(like).dtype.kind == "f" else np.float64)
+
+
+# ----------------------------------------------------------------------------- arithmetic
+class Add(Op):
+    """x + y;  d/dx = 1, d/dy = 1"""
+
+    name = "add"
+    needs_inputs = False
+    arity = 2
+    ref = staticmethod(np.add)
+
+    forward = staticmethod(np.add)
+
+    @staticmethod
+    def backward(g, out, needs, x, y):
+        return g, g
+
+
+class Sub(Op):
+    """x - y;  d/dx = 1, d/dy = -1"""
+
+    name = "sub"
+    needs_inputs = False
+    arity = 2
+    ref = staticmethod(np.subtract)
+
+    forward = staticmethod(np.subtract)
+
+    @staticmethod
+    def backward(g, out, needs, x, y):
+        return g, (-g if needs[1] else None)
+
+
+class Mul(Op):
+    """x * y;  d/dx = y, d/dy = x"""
+
+    name = "mul"
+    arity = 2
+    ref = staticmethod(np.multiply)
+
+    forward = staticmethod(np.multiply)
+
+    @staticmethod
+    def backward(g, out, needs, x, y):
+        return (g * y if needs[0] else None), (g * x if needs[1] else None)
+
+
+class Div(Op):
+    """x / y;  d/dx = 1/y, d/dy = -x/y²"""
+
+    name = "div"
+    arity = 2
+    kinks = (0.0,)
+    ref = staticmethod(np.true_divide)
+
+    forward = staticmethod(np.true_divide)
+
+    @staticmethod
+    def backward(g, out, needs, x, y):
+        gx = g / y
+        return (gx if needs[0] else None), (-gx * x / y if needs[1] else None)
+
+
+class Neg(Op):
+    """-x"""
+
+    name = "neg"
+    needs_inputs = False
+    ref = staticmethod(np.negative)
+
+    forward = staticmethod(np.negative)
+
+    @staticmethod
+    def backward(g, out, needs, x):
+        return (-g,)
+
+
+class Pow(Op):
+    """x ** y;  d/dx = y x^(y-1), d/dy = x^y log x"""
+
+    name = "pow"
+    arity = 2
+    domain = ((0.2, 3.0), (-2.0, 2.0))
+    ref = staticmethod(np.power)
+
+    forward = staticmethod(np.power)
+
+    @staticmethod
+    def backward(g, out, needs, x, y):
+        gx = g * y * x ** (y - 1) if needs[0] else None
+        gy = g * x**y * call(Log, x) if needs[1] else None
+        return gx, gy
+
+
+class Maximum(Op):
+    """elementwise max; a tie splits the gradient evenly (as torch.maximum)"""
+
+    name = "maximum"
+    arity = 2
+    sample = "separated"
+    ref = staticmethod(np.maximum)
+
+    forward = staticmethod(np.maximum)
+
+    @staticmethod
+    def backward(g, out, needs, x, y):
+        xd, yd = raw(x), raw(y)
+        wx = _mask(xd > yd, g) + 0.5 * _mask(xd == yd, g)
+        return (g * wx if needs[0] else None), (g * (1 - wx) if needs[1] else None)
+
+
+class Minimum(Op):
+    """elementwise min; a tie splits the gradient evenly (as torch.minimum)"""
+
+    name = "minimum"
+    arity = 2
+    sample = "separated"
+    ref = staticmethod(np.minimum)
+
+    forward = staticmethod(np.minimum)
+
+    @staticmethod
+    def backward(g, out, needs, x, y):
+        xd, yd = raw(x), raw(y)
+        wx = _mask(xd < yd, g) + 0.5 * _mask(xd == yd, g)
+        return (g * wx if needs[0] else None), (g * (1 - wx) if needs[1] else None)
+
+
+class Where(Op):
+    """where(cond, x, y): x where cond holds, else y; cond carries no gradient"""
+
+    name = "where"
+    arity = 3
+    sample = "where"
+    needs_inputs = False
+    ref = staticmethod(np.where)
+
+    forward = staticmethod(np.where)
+
+    @staticmethod
+    def backward(g, out, needs, cond, x, y):
+        c = _mask(np.asarray(raw(cond), dtype=bool), g)
+        return None, (g * c if needs[1] else None), (g * (1 - c) if needs[2] else None)
+
+
+class Cast(Op):
+    """x.astype(dtype); the engine casts the gradient back to x's dtype"""
+
+    name = "astype"
+    needs_inputs = False
+    attrs = ({"dtype": np.dtype(np.float64)},)
+    ref = staticmethod(lambda x, dtype: x.astype(dtype))
+
+    @staticmethod
+    def forward(x, dtype):
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(g, out, needs, x, dtype):
+        return (g,)
+
+
+# ----------------------------------------------------------------------------- unary math
+class Exp(Op):
+    """exp x;  d/dx = exp x"""
+
+    name = "exp"
+    save_out = True
+    ref = staticmethod(np.exp)
+
+    forward = staticmethod(np.exp)
+
+    @staticmethod
+    def backward(g, out, needs, x):
+        return (g * out,)
+
+
+class Log(Op):
+    """log x;  d/dx = 1/x"""
+
+    name = "log"
+    domain = (0.1, 5.0)
+    ref = staticmethod(np.log)
+
+    forward = staticmethod(np.log)
+
+    @staticmethod
+    def backward(g, out, needs, x):
+        return (g / x,)
+
+
+class Sqrt(Op):
+    """sqrt x;  d/dx = 1/(2 sqrt x)  (inf at 0, as PyTorch)"""
+
+    name = "sqrt"
+    save_out = True
+    domain = (0.1, 5.0)
+    ref = staticmethod(np.sqrt)
+
+    forward = staticmethod(np.sqrt)
+
+    @staticmethod
+    def backward(g, out, needs, x):
+        return (g / (2 * out),)
+
+
+class Abs(Op):
+    """|x|;  d/dx = sign x (0 at 0, as PyTorch)"""
+
+    name = "abs"
+    kinks = (0.0,)
+    ref = staticmethod(np.abs)
+
+    forward = staticmethod(np.abs)
+
+    @staticmethod
+    def backward(g, out, needs, x):
+        return (g * np.sign(raw(x)),)
+
+
+class Sin(Op):
+    """sin x;  d/dx = cos x"""
+
+    name = "sin"
+    ref = staticmethod(np.sin)
+
+    forward = staticmethod(np.sin)
+
+    @staticmethod
+    def backward(g, out, needs, x):
+        return (g * call(Cos, x),)
+
+
+class Cos(Op):
+    """cos x;  d/dx = -sin x"""
+
+    name = "cos"
+    ref = staticmethod(np.cos)
+
+    forward = staticmethod(np.cos)
+
+    @staticmethod
+    def backward(g, out, needs, x):
+        return (-g * call(Sin, x),)
+
+
+class Tanh(Op):
+    """tanh x;  d/dx = 1 - tanh² x"""
+
+    name = "tanh"
+    save_out = True
+    ref = staticmethod(np.tanh)
+
+    forward = staticmethod(np.tanh)
+
+    @staticmethod
+    def backward(g, out, needs, x):
+        return (g * (1 - out * out),)
+
+
+class Sigmoid(Op):
+    """σ(x) = 1/(1+e^-x), computed as (1 + tanh(x/2))/2 (no overflow);  d/dx = σ(1-σ)"""
+
+    name = "sigmoid"
+    save_out = True
+    ref = staticmethod(lambda x: 1.0 / (1.0 + np.exp(-x)))
+
+    @staticmethod
+    def forward(x):
+        return 0.5 + 0.5 * np.tanh(0.5 * x)
+
+    @staticmethod
+    def backward(g, out, needs, x):
+        return (g * out * (1 - out),)
+
+
+def _erf(x):
+    """erf to ~1e-15: a positive series below |x| 2.5, a continued fraction for erfc above."""
+    x = np.asarray(x)
+    a = np.abs(x.astype(np.float64))
+    out = np.empty_like(a)
+    small = a < 2.5
+    s = a[small]
+    if s.size:
+        t2 = 2.0 * s * s
+        term = s.copy()
+        total = s.copy()
+        n = 0
+        while True:
+            n += 1
+            term *= t2 / (2 * n + 1)
+            total += term
+            if n % 4 == 0 and not np.any(term > 1e-17 * total):
+                break
+        out[small] = (2.0 / SQRT_PI) * np.exp(-s * s) * total
+    b = a[~small]
+    if b.size:
+        f = b.copy()
+        for k in range(40, 0, -1):
+            f = b + (k / 2.0) / f
+        out[~small] = 1.0 - np.exp(-b * b) / (SQRT_PI * f)
+    out = np.copysign(out, x)
+    return out.astype(x.dtype, copy=False) if x.dtype.kind == "f" else out
+
+
+class Erf(Op):
+    """erf x;  d/dx = 2/√π exp(-x²)"""
+
+    name = "erf"
+    ref = staticmethod(np.vectorize(math.erf, otypes=[np.float64]))
+
+    forward = staticmethod(_erf)
+
+    @staticmethod
+    def backward(g, out, needs, x):
+        return (g * (2.0 / SQRT_PI) * call(Exp, -(x * x)),)
+
+
+# ----------------------------------------------------------------------------- activations
+class Relu(Op):
+    """max(x, 0);  d/dx = 1 for x > 0 else 0"""
+
+    name = "relu"
+    kinks = (0.0,)
+    ref = staticmethod(lambda x: np.maximum(x, 0))
+
+    @staticmethod
+    def forward(x):
+        return np.maximum(x, 0)
+
+    @staticmethod
+    def backward(g, out, needs, x):
+        return (g * _mask(raw(x) > 0, g),)
+
+
+class LeakyRelu(Op):
+    """x if x > 0 else slope·x"""
+
+    name = "leaky_relu"
+    kinks = (0.0,)
+    attrs = ({"negative_slope": 0.01}, {"negative_slope": 0.2})
+    ref = staticmethod(lambda x, negative_slope: np.where(x > 0, x, negative_slope * x))
+
+    @staticmethod
+    def forward(x, negative_slope):
+        return np.where(x > 0, x, x * negative_slope)
+
+    @staticmethod
+    def backward(g, out, needs, x, negative_slope):
+        pos = _mask(raw(x) > 0, g)
+        return (g * (pos + (1 - pos) * negative_slope),)
+
+
+def _gelu_ref(x, approximate):
+    if approximate == "tanh":
+        return 0.5 * x * (1 + np.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x**3)))
+    return 0.5 * x * (1 + np.vectorize(math.erf, otypes=[np.float64])(x / SQRT_2))
+
+
+class Gelu(Op):
+    """x Φ(x) (exact, with erf) or its tanh approximation, as torch.nn.functional.gelu"""
+
+    name = "gelu"
+    attrs = ({"approximate": "none"}, {"approximate": "tanh"})
+    ref = staticmethod(_gelu_ref)
+
+    @staticmethod
+    def forward(x, approximate):
+        if approximate == "tanh":
+            inner = SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
+            return 0.5 * x * (1 + np.tanh(inner))
+        return 0.5 * x * (1 + _erf(x / SQRT_2))
+
+    @staticmethod
+    def backward(g, out, needs, x, approximate):
+        if approximate == "tanh":
+            t = call(Tanh, SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
+            dinner = SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+            return (g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dinner),)
+        cdf = 0.5 * (1 + call(Erf, x / SQRT_2))
+        pdf = call(Exp, -0.5 * x * x) / (SQRT_2 * SQRT_PI)
+        return (g * (cdf + x * pdf),)
+
+
+class Softplus(Op):
+    """log(1 + e^(βx))/β, linear where βx > threshold (as torch);  d/dx = σ(βx)"""
+
+    name = "softplus"
+    kinks = (2.5,)
+    attrs = ({"beta": 1.0, "threshold": 20.0}, {"beta": 2.0, "threshold": 5.0})
+    ref = staticmethod(
+        lambda x, beta, threshold: np.where(beta * x > threshold, x, np.log1p(np.exp(beta * x)) / beta)
+    )
+
+    @staticmethod
+    def forward(x, beta, threshold):
+        bx = x * beta
+        return np.where(bx > threshold, x, np.logaddexp(0, bx) / beta)
+
+    @staticmethod
+    def backward(g, out, needs, x, beta, threshold):
+        lin = _mask(raw(x) * beta > threshold, g)
+        return (g * (lin + (1 - lin) * call(Sigmoid, x * beta)),)
+
+
+class Clip(Op):
+    """clip(x, min, max);  gradient passes where min <= x <= max (as torch.clamp)"""
+
+    name = "clip"
+    kinks = (-1.0, -0.5, 0.5, 1.0)
+    attrs = ({"min": -1.0, "max": 1.0}, {"min": -0.5, "max": None}, {"min": None, "max": 0.5})
+    ref = staticmethod(lambda x, min, max: np.clip(x, min, max))
+
+    @staticmethod
+    def forward(x, min, max):
+        return np.clip(x, min, max)
+
+    @staticmethod
+    def backward(g, out, needs, x, min, max):
+        xd = raw(x)
+        inside = np.ones(xd.shape, dtype=bool)
+        if min is not None:
+            inside &= xd >= min
+        if max is not None:
+            inside &= xd <= max
+        return (g * _mask(inside, g),)

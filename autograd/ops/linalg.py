@@ -1,0 +1,39 @@
+"""Matrix product in every numpy case: 1-d·1-d, 1-d·n-d, n-d·1-d, batched with broadcasting."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .registry import Op
+
+
+class Matmul(Op):
+    """a @ b;  d/da = g @ bᵀ, d/db = aᵀ @ g (1-d operands promoted, then squeezed back)"""
+
+    name = "matmul"
+    arity = 2
+    sample = "matmul"
+    ref = staticmethod(np.matmul)
+
+    forward = staticmethod(np.matmul)
+
+    @staticmethod
+    def backward(g, out, needs, a, b):
+        a1, b1 = a.ndim == 1, b.ndim == 1
+        A = a.reshape(1, a.shape[0]) if a1 else a
+        B = b.reshape(b.shape[0], 1) if b1 else b
+        if a1 or b1:  # give g back the axes the product dropped
+            gshape = tuple(g.shape) + ((1,) if b1 else ())
+            if a1:
+                gshape = gshape[:-1] + (1,) + gshape[-1:] if not b1 else gshape[:-1] + (1, 1)
+            g = g.reshape(gshape)
+        ga = gb = None
+        if needs[0]:
+            ga = g @ B.swapaxes(-1, -2)
+            if a1:
+                ga = ga[..., 0, :]
+        if needs[1]:
+            gb = A.swapaxes(-1, -2) @ g
+            if b1:
+                gb = gb[..., 0]
+        return ga, gb

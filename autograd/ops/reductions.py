@@ -1,0 +1,172 @@
+"""Reductions and normalisations along axes: sum, mean, max, min, logsumexp, softmax.
+
+Attributes arrive normalised by the public functions: `axis` is a tuple of non-negative
+ints or None (all axes), `keepdims` a bool.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..engine import call, raw
+from .elementwise import Exp
+from .registry import Op
+from .shape import BroadcastTo
+
+
+def kept_shape(shape: tuple, axis) -> tuple:
+    """The shape of a reduction over `axis` with keepdims=True."""
+    if axis is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axis else s for i, s in enumerate(shape))
+
+
+def _spread(g, x, axis, keepdims):
+    """Gradient of a reduction's output, reshaped to keepdims form."""
+    return g if keepdims else g.reshape(kept_shape(x.shape, axis))
+
+
+def _count(shape, axis) -> int:
+    if axis is None:
+        return int(np.prod(shape, dtype=np.int64))
+    return int(np.prod([shape[i] for i in axis], dtype=np.int64))
+
+
+class Sum(Op):
+    """sum over axis;  d/dx = 1 broadcast back"""
+
+    name = "sum"
+    needs_inputs = False
+    sample = "reduce"
+    ref = staticmethod(np.sum)
+
+    @staticmethod
+    def forward(x, axis=None, keepdims=False):
+        return np.sum(x, axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def backward(g, out, needs, x, axis=None, keepdims=False):
+        return (call(BroadcastTo, _spread(g, x, axis, keepdims), shape=x.shape),)
+
+
+class Mean(Op):
+    """mean over axis;  d/dx = 1/n broadcast back"""
+
+    name = "mean"
+    needs_inputs = False
+    sample = "reduce"
+    ref = staticmethod(np.mean)
+
+    @staticmethod
+    def forward(x, axis=None, keepdims=False):
+        return np.mean(x, axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def backward(g, out, needs, x, axis=None, keepdims=False):
+        gk = _spread(g, x, axis, keepdims) / _count(x.shape, axis)
+        return (call(BroadcastTo, gk, shape=x.shape),)
+
+
+class _Extreme(Op, register=False):
+    save_out = True
+    sample = "reduce_distinct"
+
+    @staticmethod
+    def backward(g, out, needs, x, axis=None, keepdims=False):
+        # Ties share the gradient evenly (as torch.amax / numpy's subgradient convention).
+        xd = raw(x)
+        hit = xd == raw(out if keepdims else out.reshape(kept_shape(xd.shape, axis)))
+        share = hit / hit.sum(axis=axis, keepdims=True)
+        return (_spread(g, x, axis, keepdims) * share.astype(xd.dtype, copy=False),)
+
+
+class Max(_Extreme):
+    """max over axis"""
+
+    name = "max"
+    ref = staticmethod(np.max)
+
+    @staticmethod
+    def forward(x, axis=None, keepdims=False):
+        return np.max(x, axis=axis, keepdims=keepdims)
+
+
+class Min(_Extreme):
+    """min over axis"""
+
+    name = "min"
+    ref = staticmethod(np.min)
+
+    @staticmethod
+    def forward(x, axis=None, keepdims=False):
+        return np.min(x, axis=axis, keepdims=keepdims)
+
+
+def _logsumexp(x, axis=None, keepdims=False):
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    s = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return s if keepdims else s.reshape(np.sum(x, axis=axis).shape)
+
+
+class LogSumExp(Op):
+    """log Σ exp x, shifted by the max (finite for ±1e4);  d/dx = softmax x"""
+
+    name = "logsumexp"
+    save_out = True
+    sample = "reduce"
+    domain = (-10.0, 10.0)
+    ref = staticmethod(_logsumexp)
+
+    forward = staticmethod(_logsumexp)
+
+    @staticmethod
+    def backward(g, out, needs, x, axis=None, keepdims=False):
+        shape = kept_shape(x.shape, axis)
+        gk = g if keepdims else g.reshape(shape)
+        ok = out if keepdims else out.reshape(shape)
+        return (gk * call(Exp, x - ok),)
+
+
+def _softmax(x, axis):
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _log_softmax(x, axis):
+    return x - _logsumexp(x, axis=axis, keepdims=True)
+
+
+class Softmax(Op):
+    """exp x / Σ exp x along axis;  backward y (g - Σ g y)"""
+
+    name = "softmax"
+    save_out = True
+    needs_inputs = False
+    sample = "axis"
+    domain = (-10.0, 10.0)
+    ref = staticmethod(_softmax)
+
+    forward = staticmethod(_softmax)
+
+    @staticmethod
+    def backward(g, out, needs, x, axis):
+        return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
+
+
+class LogSoftmax(Op):
+    """x - logsumexp x along axis;  backward g - softmax(x) Σ g"""
+
+    name = "log_softmax"
+    save_out = True
+    needs_inputs = False
+    sample = "axis"
+    domain = (-10.0, 10.0)
+    ref = staticmethod(_log_softmax)
+
+    forward = staticmethod(_log_softmax)
+
+    @staticmethod
+    def backward(g, out, needs, x, axis):
+        return (g - call(Exp, out) * g.sum(axis=axis, keepdims=True),)
+

@@ -1,0 +1,1 @@
+"""graphgrad neural-network layer: modules, layers, losses, optimisers and datasets."""
