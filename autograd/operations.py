@@ -48,7 +48,7 @@ def _axes(op: str, x, axis, keepdims, dim=None, keepdim=None):
     items = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
     for a in items:
-        if not isinstance(a, (int, np.integer)) or not -ndim <= a < max(ndim, 1):
+        if not isinstance(a, (int, np.integer)) or not -ndim <= a < (ndim or 1):  # (`max` is ours here)
             raise ValueError(
                 f"{op}: axis {a!r} is out of range for a tensor of shape {x.shape} (ndim {ndim})"
             )
