@@ -21,6 +21,9 @@ from .operations import (
 )
 from .ops import REGISTRY, Op
 from .tensor import Tensor, tensor
+from . import anomaly, functional  # noqa: E402  (autograd.functional.hessian, ...)
+from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
+from .function import Function, FunctionCtx
 
 from numpy import float16, float32, float64  # noqa: E402  (autograd.float32 like torch.float32)
 
@@ -33,3 +36,5 @@ __all__ = [
     "softmax", "softplus", "sqrt", "squeeze", "stack", "std", "sum", "swapaxes", "tanh",
     "transpose", "var", "where",
 ]
+__all__ += ["functional", "anomaly", "Function", "FunctionCtx", "AnomalyError", "detect_anomaly",
+            "is_anomaly_enabled", "set_detect_anomaly"]

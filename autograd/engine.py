@@ -28,6 +28,7 @@ class _Mode(threading.local):
     enabled = True
     scope = None  # the nn.Module path whose forward is running (for drawing)
     anomaly = False
+    on_backward = None  # autograd.viz.record_grads: called with the roots before each backward
 
 
 _mode = _Mode()
@@ -226,6 +227,14 @@ def _anomaly_hook(node, out):  # replaced by autograd.anomaly when anomaly mode 
     pass
 
 
+def _anomaly_backward(node, gin):  # replaced by autograd.anomaly (checks a node's gradients)
+    pass
+
+
+def _anomaly_twin(node, twin):  # replaced by autograd.anomaly (a twin keeps its node's origin)
+    pass
+
+
 # --------------------------------------------------------------------------- broadcasting
 def sum_to(g, shape: tuple):
     """Sum `g` (an array or Tensor) down to `shape`, undoing numpy broadcasting."""
@@ -291,6 +300,8 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, inputs
     as it has been used. With `accumulate`, leaves' `.grad` is summed into. With `inputs`
     (a list of Tensors), returns their gradients in that order (None where none arrived).
     """
+    if _mode.on_backward is not None:  # one check per backward call, nothing per op
+        _mode.on_backward(roots)
     deps = _count_consumers(roots)
     grads: dict[int, object] = {}
     ready = []
@@ -308,6 +319,7 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, inputs
         want = {id(t): i for i, t in enumerate(inputs)}
         found = [None] * len(inputs)
     handed = {id(s) for s in seeds}  # arrays the user or a leaf already holds: copy before storing
+    anomaly = _mode.anomaly  # read once: off, it costs one local test per node
     with set_grad_enabled(create_graph):
         while ready:
             t = ready.pop()
@@ -336,6 +348,8 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, inputs
                         gin = op.backward(g, node.saved, node.needs, *args)
                     else:
                         gin = op.backward(g, node.saved, node.needs, *args, **node.attrs)
+                if anomaly:
+                    _anomaly_backward(node, gin)
                 if not retain_graph:
                     node.saved = None
                     node.freed = op.save_out or op.needs_inputs
@@ -362,15 +376,24 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, inputs
 
 
 def _tensor_vjp(node, g):
-    """Backward with Tensors, so the gradient is itself differentiable (create_graph)."""
+    """Backward with Tensors, so the gradient is itself differentiable (create_graph).
+
+    For `save_out` ops the saved output becomes a Tensor whose node is a twin of `node`
+    (same op, inputs and saved array): it is in the graph without running forward again,
+    and `node` still never references a Tensor of its own output. Other ops get
+    `node.saved` as is (None for built-ins, the context of an `autograd.Function`).
+    """
     op = node.op
-    attrs = node.attrs or {}
-    out = None
+    out = node.saved
     if op.save_out:
-        if node.saved is None and node.freed:
-            raise _freed_error(node)
-        out = apply(op, *node.inputs, **attrs)  # re-run forward so `out` is in the graph
-    return op.backward(g, out, node.needs, *node.inputs, **attrs)
+        twin = Node(op, node.inputs, out, node.attrs, node.needs)
+        twin.scope = node.scope
+        if _mode.anomaly:
+            _anomaly_twin(node, twin)
+        out = _make(out, twin)
+    if node.attrs is None:
+        return op.backward(g, out, node.needs, *node.inputs)
+    return op.backward(g, out, node.needs, *node.inputs, **node.attrs)
 
 
 def _run_hooks(t, g):
