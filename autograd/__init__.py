@@ -21,6 +21,7 @@ from .operations import (
 )
 from .ops import REGISTRY, Op
 from .tensor import Tensor, tensor
+from . import viz  # noqa: E402  (draw/render; graphviz itself loads on the first drawing)
 from . import anomaly, functional  # noqa: E402  (autograd.functional.hessian, ...)
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .function import Function, FunctionCtx

@@ -199,6 +199,12 @@ class Tensor:
             raise RuntimeError("retain_grad: the tensor does not require grad")
         self._retain = True
 
+    def draw(self, **kwargs):
+        """Draw the graph that computed this tensor: `autograd.viz.draw(self, **kwargs)`."""
+        from . import viz
+
+        return viz.draw(self, **kwargs)
+
     # ---------------------------------------------------------------- operators
     def __add__(self, other):
         return apply2(E.Add, self, _other(other))

@@ -1,0 +1,166 @@
+"""Drawing the graph: values, gradients, names and modules, readable at any size.
+
+`draw` returns a `graphviz.Digraph` (Jupyter shows it inline, `.source` is the DOT text);
+`render` writes a picture file. Rendering uses a system `dot` when there is one and the
+`graphviz-pure` program from pip otherwise.
+
+>>> import autograd
+>>> from autograd import viz
+>>> w = autograd.tensor(0.5, requires_grad=True, name="w")
+>>> loss = (w * 3.0).tanh()
+>>> loss.backward()
+>>> g = viz.draw(loss)
+>>> "grad" in g.source and "tanh" in g.source
+True
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..tensor import Tensor
+from . import dot as _dot
+from . import graph as _graph
+from . import record
+from .record import record_grads
+from .render import RendererNotFound, find_renderer, pipe, write_atomic
+
+__all__ = ["draw", "render", "record_grads", "record", "find_renderer", "RendererNotFound", "pipe"]
+
+_drawing_class = None
+
+
+def _Drawing():
+    """`graphviz.Digraph` whose `pipe` (used by Jupyter) runs our renderer with a timeout,
+    so pictures show even where only graphviz-pure is installed. Made on first use: graphviz
+    is imported only when something is drawn."""
+    global _drawing_class
+    if _drawing_class is None:
+        try:
+            import graphviz
+        except ImportError:
+            raise ImportError(
+                "autograd.viz needs the graphviz Python package: pip install graphviz graphviz-pure"
+            ) from None
+
+        class Drawing(graphviz.Digraph):
+            """A Digraph of an autograd graph; `save(path)` writes it through `autograd.viz.render`."""
+
+            timeout = 60.0
+
+            def pipe(self, format=None, renderer=None, formatter=None, neato_no_op=None,
+                     quiet=False, *, engine=None, encoding=None):
+                if renderer or formatter or neato_no_op or engine not in (None, "dot"):
+                    return super().pipe(format, renderer, formatter, neato_no_op, quiet,
+                                        engine=engine, encoding=encoding)
+                data = pipe(self.source, format or self.format or "svg", timeout=self.timeout)
+                return data.decode(encoding) if encoding else data
+
+            def save(self, path, format: str | None = None) -> Path:
+                return render(self, path, format=format, timeout=self.timeout)
+
+        _drawing_class = Drawing
+    return _drawing_class
+
+
+def draw(*roots: Tensor, params=None, show_values: bool = True, show_grads: bool = True,
+         kind: str = "forward", rankdir: str = "LR", collapse=None, max_nodes: int | None = 2000,
+         legend: bool = True):
+    """The graph that computed `roots`, as a `graphviz.Digraph`.
+
+    kind="forward": tensors (name, dtype and shape, values, gradient) and the ops between them.
+    kind="backward": the gradient flow (`MulBackward`, `AccumulateGrad` for leaves).
+    params: a dict name -> Tensor or an nn.Module (its `named_parameters()`) to name leaves.
+    collapse: "modules" draws each innermost nn module as one box, an int d the modules d
+    levels down. Past `max_nodes` vertices, runs of ops are folded and, if still too many, the
+    part farthest from the outputs is cut; the picture says so (`max_nodes=None`: draw all).
+    Gradients of intermediates show when kept (`retain_grad()`) or recorded (`record_grads()`).
+
+    >>> import autograd
+    >>> x = autograd.tensor([1.0, 2.0], requires_grad=True, name="x")
+    >>> print(draw((x * x).sum(), legend=False).source)  # doctest: +ELLIPSIS
+    digraph {
+    ...
+    	n0 [label="x\\nfloat32[2]\\ndata [1, 2]" fontname="Courier" fillcolor="#c6dbf7"]
+    ...
+    	n3 -> n4
+    }
+    """
+    if not roots:
+        raise ValueError("draw: give at least one Tensor to draw")
+    flat = []
+    for r in roots:
+        if isinstance(r, (list, tuple)):
+            flat.extend(r)
+        else:
+            flat.append(r)
+    for r in flat:
+        if not isinstance(r, Tensor):
+            raise TypeError(f"draw: expected Tensors to draw; got {type(r).__name__}")
+    if kind not in ("forward", "backward"):
+        raise ValueError(f"draw: kind must be 'forward' or 'backward'; got {kind!r}")
+    if rankdir not in ("LR", "RL", "TB", "BT"):
+        raise ValueError(f"draw: rankdir must be one of LR, RL, TB, BT; got {rankdir!r}")
+    if max_nodes is not None and max_nodes < 2:
+        raise ValueError(f"draw: max_nodes must be at least 2 or None; got {max_nodes}")
+    if kind == "backward" and not any(r.requires_grad for r in flat):
+        raise ValueError("draw: kind='backward' needs an output that requires grad; none of the roots does")
+    Drawing = _Drawing()
+
+    order = _graph.topo_order(flat)
+    g = (_graph.build_forward if kind == "forward" else _graph.build_backward)(flat, order)
+    modules, explicit, derived = _graph.module_info(g, params)
+    _graph.place_leaves(g, modules, derived)
+    names = dict(derived)
+    names.update({id(t): t.name for t in order if t.name})
+    names.update(explicit)
+    if collapse is not None:
+        g = _graph.collapse_modules(g, collapse)
+    total = len(g.vertices)
+    if max_nodes is not None:
+        g = _graph.summarise(g, max_nodes)
+
+    lab = _dot.Labeller(names, show_values, show_grads, set(g.roots), modules)
+    notes = []
+    if g.folded or g.cut:
+        parts = []
+        if g.folded:
+            parts.append(f"{g.folded:,} ops folded into runs")
+        if g.cut:
+            parts.append(f"{g.cut:,} nodes farthest from the output not drawn")
+        notes.append(f"summarised ({total:,} nodes > max_nodes={max_nodes:,}): " + "; ".join(parts)
+                     + ". Pass max_nodes=None to draw everything.")
+    body = _dot.emit(g, lab, rankdir, legend, None)
+    if show_grads and lab.missing_grads and any(t.grad is not None for t in order):
+        notes.append("Gradients of intermediate tensors are not kept: run backward inside "
+                     "autograd.viz.record_grads() (or call retain_grad()) to see them.")
+    if notes:
+        body.append(f"\tlabel={_dot.quote(chr(10).join(notes))} labelloc=t\n")
+    return Drawing(body=body, format="svg")
+
+
+def render(root, path: str | os.PathLike, format: str | None = None, timeout: float = 60.0,
+           **draw_kwargs) -> Path:
+    """Draw `root` (a Tensor, a list of them, or a Digraph from `draw`) into the file `path`.
+
+    The format comes from `format`, else the file's suffix, else svg. The file is written
+    atomically; the renderer is killed after `timeout` seconds.
+
+    >>> import autograd, tempfile, os
+    >>> y = autograd.tensor(2.0, requires_grad=True, name="y").exp()
+    >>> out = render(y, os.path.join(tempfile.mkdtemp(), "y.svg"))
+    >>> out.read_text().count("exp") >= 1
+    True
+    """
+    path = Path(path)
+    if format is None:
+        format = path.suffix[1:].lower() or "svg"
+    if hasattr(root, "source") and not isinstance(root, Tensor):
+        if draw_kwargs:
+            raise TypeError(f"render: drawing options {sorted(draw_kwargs)} need Tensors, not a Digraph")
+        source = root.source
+    else:
+        roots = root if isinstance(root, (list, tuple)) else (root,)
+        source = draw(*roots, **draw_kwargs).source
+    return write_atomic(path, pipe(source, format, timeout=timeout))

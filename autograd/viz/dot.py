@@ -1,0 +1,337 @@
+"""Labels, colours and DOT text for the picture's graph.
+
+The DOT lines are written here directly (graphviz's `node()`/`edge()` quote every argument
+with regular expressions, too slow for 100,000 nodes) and handed to `graphviz.Digraph` as
+its body, so the result is still an ordinary Digraph.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ops.registry import attr_text
+from ..tensor import Tensor
+from . import record
+from .graph import Graph, Vertex, module_path, parent_path, shape_text
+
+# Fill colours; every category present gets a line in the legend.
+COLOURS = {
+    "output": "#b7e4b0",
+    "parameter": "#c6dbf7",
+    "constant": "#e6e6e6",
+    "intermediate": "#ffffff",
+    "op": "#fff1c1",
+    "grad_fn": "#fde0c5",
+    "module": "#e4d7f5",
+    "fold": "#f7d9e8",
+    "more": "#ffffff",
+    "NaN / inf": "#ff8a8a",
+}
+LEGEND_TEXT = {
+    "output": "output",
+    "parameter": "leaf, requires grad",
+    "constant": "constant",
+    "intermediate": "intermediate",
+    "op": "op",
+    "grad_fn": "backward of an op",
+    "module": "module (collapsed)",
+    "fold": "folded run of ops",
+    "more": "not drawn",
+    "NaN / inf": "holds NaN or inf",
+}
+MAX_LINE = 48  # characters per label line; longer text is cut with an ellipsis
+
+
+def quote(text: str) -> str:
+    """A DOT double-quoted string; newlines become centred line breaks."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _cut(s: str) -> str:
+    return s if len(s) <= MAX_LINE else s[: MAX_LINE - 1] + "…"
+
+
+def num(v: float) -> str:
+    return f"{v:.4g}"
+
+
+def _values_text(vals) -> str:
+    if len(vals) == 1:
+        return num(vals[0])
+    return "[" + ", ".join(num(v) for v in vals) + "]"
+
+
+def _bad_text(n_nan: int, n_inf: int) -> str:
+    parts = []
+    if n_nan:
+        parts.append(f"{n_nan} nan")
+    if n_inf:
+        parts.append(f"{n_inf} inf")
+    return ", ".join(parts)
+
+
+def data_line(a: np.ndarray) -> tuple[str, bool]:
+    """`(text, non_finite)` for a tensor's values: the values when few, else mean and std."""
+    if a.size <= record.SMALL:
+        vals = tuple(float(v) for v in a.ravel())
+        bad = not all(np.isfinite(vals))
+        return "data " + _values_text(vals), bad
+    if a.dtype.kind not in "fc":
+        return f"data min {num(a.min())} max {num(a.max())}", False
+    mean = float(a.mean(dtype=np.float64))
+    if np.isfinite(mean):
+        return f"data mean {num(mean)} std {num(float(a.std(dtype=np.float64)))}", False
+    return "data " + _bad_text(int(np.isnan(a).sum()), int(np.isinf(a).sum())), True
+
+
+def grad_line(summary) -> tuple[str, bool]:
+    vals, norm, n_nan, n_inf = summary
+    bad = bool(n_nan or n_inf)
+    if vals is not None:
+        return "grad " + _values_text(vals), bad
+    if bad:
+        return "grad " + _bad_text(n_nan, n_inf), True
+    return f"grad norm {num(norm)}", False
+
+
+def grad_summary(t: Tensor):
+    """The gradient to show for `t`: its `.grad`, else what `record_grads` kept, else None."""
+    if t.grad is not None:
+        return record.summarise(t.grad)
+    return record.recorded(t)
+
+
+def type_text(t: Tensor) -> str:
+    a = t.data
+    return str(a.dtype) if a.ndim == 0 else f"{a.dtype}{shape_text(a.shape)}"
+
+
+def const_text(c) -> str:
+    if isinstance(c, bool) or c is None:
+        return repr(c)
+    if isinstance(c, (int, float, np.number)):
+        return num(c) if isinstance(c, (float, np.floating)) else str(c)
+    if isinstance(c, np.ndarray):
+        if c.size <= record.SMALL:
+            return _values_text(tuple(float(v) for v in c.ravel())) if c.dtype.kind in "fiub" else repr(c)
+        return f"{c.dtype}{shape_text(c.shape)}"
+    return _cut(repr(c))
+
+
+def op_title(node) -> str:
+    attrs = node.attrs
+    if attrs:
+        attrs = {k: v for k, v in attrs.items() if v is not False}  # keepdims=False is noise
+    extra = attr_text(attrs)
+    return _cut(f"{node.op.name} {extra}" if extra else node.op.name)
+
+
+def backward_name(node) -> str:
+    name = node.op.name
+    parts = name.replace("-", "_").split("_")
+    return "".join(p[:1].upper() + p[1:] for p in parts if p) + "Backward"
+
+
+def module_summary(m) -> str:
+    """`Linear(784→512)` from in/out_features, else `Class(extra_repr)` when short, else `Class`."""
+    cls = type(m).__name__
+    fin, fout = getattr(m, "in_features", None), getattr(m, "out_features", None)
+    if isinstance(fin, int) and isinstance(fout, int):
+        return f"{cls}({fin}→{fout})"
+    extra = getattr(m, "extra_repr", None)
+    if callable(extra):
+        try:
+            text = str(extra())
+        except Exception:  # a user's extra_repr must never break a drawing
+            text = ""
+        if text and "\n" not in text and len(text) <= 32:
+            return f"{cls}({text})"
+    return cls
+
+
+def module_title(path: str, m) -> str:
+    if m is None:
+        return path
+    summary = module_summary(m)
+    return f"{path}: {summary}" if path else summary
+
+
+class Labeller:
+    """Label text and style for each vertex; tracks which legend categories appear."""
+
+    def __init__(self, names: dict, show_values: bool, show_grads: bool, roots: set, modules: dict):
+        self.names = names
+        self.show_values = show_values
+        self.show_grads = show_grads
+        self.roots = roots
+        self.modules = modules
+        self.used: dict[str, None] = {}
+        self.missing_grads = False  # an intermediate whose gradient was not kept
+
+    def _style(self, category: str, bad: bool) -> str:
+        self.used[category] = None
+        if bad:
+            self.used["NaN / inf"] = None
+            return f'fillcolor="{COLOURS["NaN / inf"]}" color="#c00000" penwidth=2'
+        return f'fillcolor="{COLOURS[category]}"'
+
+    def tensor(self, t: Tensor, is_root: bool) -> tuple[str, str]:
+        lines = []
+        name = self.names.get(id(t)) or t.name
+        if name:
+            lines.append(_cut(str(name)))
+        lines.append(type_text(t))
+        bad = False
+        if self.show_values:
+            text, bad = data_line(t.data)
+            lines.append(_cut(text))
+        if self.show_grads and t.requires_grad:
+            summary = grad_summary(t)
+            if summary is not None:
+                text, gbad = grad_line(summary)
+                lines.append(_cut(text))
+                bad = bad or gbad
+            elif t._node is not None:
+                self.missing_grads = True
+        if is_root:
+            cat = "output"
+        elif t._node is not None:
+            cat = "intermediate"
+        else:
+            cat = "parameter" if t.requires_grad else "constant"
+        return "\n".join(lines), 'fontname="Courier" ' + self._style(cat, bad)
+
+    def label(self, v: Vertex, is_root: bool) -> tuple[str, str]:
+        kind = v.kind
+        if kind == "tensor":
+            return self.tensor(v.obj, is_root)
+        if kind == "op":
+            title = op_title(v.obj)
+            consts = [const_text(c) for c in v.obj.inputs if not isinstance(c, Tensor)]
+            if consts:
+                slots = ["·" if isinstance(c, Tensor) else const_text(c) for c in v.obj.inputs]
+                title += "\n(" + _cut(", ".join(slots)) + ")"
+            return title, "shape=ellipse " + self._style("op", False)
+        if kind == "grad_fn":
+            lines = [backward_name(v.obj)]
+            bad = False
+            if self.show_grads:
+                summary = grad_summary(v.out)
+                if summary is not None:
+                    text, bad = grad_line(summary)
+                    lines.append(_cut(text))
+                else:
+                    self.missing_grads = True
+            return "\n".join(lines), self._style("grad_fn", bad)
+        if kind == "accumulate":
+            return "AccumulateGrad", self._style("grad_fn", False)
+        if kind == "box":
+            return self.box(v)
+        if kind == "fold":
+            return self.fold(v), self._style("fold", False)
+        return f"… {v.obj:,} more nodes not drawn", 'style="dashed" ' + self._style("more", False)
+
+    def box(self, v: Vertex) -> tuple[str, str]:
+        path = v.obj
+        lines = [module_title(path, self.modules.get(path))]
+        n_ops = sum(1 for m in v.members if m.kind in ("op", "grad_fn"))
+        n_ops += sum(len(m.obj) for m in v.members if m.kind == "fold")
+        lines.append(f"{n_ops} op{'s' if n_ops != 1 else ''}")
+        params = [m.obj for m in v.members if m.kind == "tensor" and m.obj._node is None]
+        bad = False
+        for p in params[:6]:
+            name = self.names.get(id(p)) or p.name or "param"
+            if path and name.startswith(path + "."):
+                name = name[len(path) + 1:]
+            text = f"{name} {type_text(p)}"
+            if self.show_grads:
+                summary = grad_summary(p)
+                if summary is not None:
+                    gtext, gbad = grad_line(summary)
+                    text += " " + gtext
+                    bad = bad or gbad
+            lines.append(_cut(text))
+        if len(params) > 6:
+            lines.append(f"… {len(params) - 6} more parameters")
+        return "\n".join(lines), self._style("module", bad)
+
+    def fold(self, v: Vertex) -> str:
+        nodes = v.obj
+        names: dict[str, int] = {}
+        for node in nodes:
+            names[node.op.name] = names.get(node.op.name, 0) + 1
+        fwd = v.members[0].kind != "grad_fn"
+        if len(names) == 1:
+            title = op_title(nodes[0]) if fwd else backward_name(nodes[0])
+            return f"{title} ×{len(nodes):,}\n(run folded)"
+        parts = ", ".join(f"{k} ×{c:,}" for k, c in list(names.items())[:4])
+        if len(names) > 4:
+            parts += ", …"
+        return f"{len(nodes):,} ops folded\n{_cut(parts)}"
+
+
+def emit(graph: Graph, lab: Labeller, rankdir: str, legend: bool, note: str | None) -> list[str]:
+    """The DOT body lines: graph attributes, clusters (nested by module path), nodes, edges."""
+    body = [
+        f"\tgraph [rankdir={rankdir} fontname=\"Helvetica\" fontsize=12 labeljust=l]\n",
+        "\tnode [fontname=\"Helvetica\" fontsize=10 shape=box style=\"rounded,filled\" margin=\"0.08,0.04\"]\n",
+        "\tedge [fontname=\"Helvetica\" fontsize=9 arrowsize=0.6]\n",
+    ]
+    roots = set(graph.roots)
+    # Which cluster each vertex is drawn in: its module's path (a box: its parent module's).
+    clusters: dict[str, list[int]] = {}
+    top: list[int] = []
+    for i, v in enumerate(graph.vertices):
+        if v.kind == "box":
+            where = parent_path(v.obj)
+            if where == "" and "" not in lab.modules:
+                where = None  # the root module is drawn only when known
+        elif v.scope is not None and i not in roots:
+            where = module_path(v.scope)
+        else:
+            where = None
+        (top if where is None else clusters.setdefault(where, [])).append(i)
+    # Every ancestor of a cluster is a cluster too (the root "" only when its module is known).
+    children: dict[str | None, list[str]] = {}
+    known: dict[str, None] = {}
+    for path in list(clusters):
+        while path is not None and path not in known:
+            known[path] = None
+            parent = parent_path(path)
+            if parent == "" and "" not in lab.modules and "" not in clusters:
+                parent = None
+            children.setdefault(parent, []).append(path)
+            path = parent
+    lines_of = {}
+    for i, v in enumerate(graph.vertices):
+        text, style = lab.label(v, i in roots)
+        lines_of[i] = f"\tn{i} [label={quote(text)} {style}]\n"
+    body.extend(lines_of[i] for i in top)
+    ids = {p: k for k, p in enumerate(known)}
+    stack = [(p, 1) for p in reversed(children.get(None, []))]
+    while stack:
+        path, depth = stack.pop()
+        if path is None:  # closing marker
+            body.append("\t" * depth + "}\n")
+            continue
+        pad = "\t" * depth
+        title = module_title(path, lab.modules.get(path)) if path or "" in lab.modules else "model"
+        body.append(f"{pad}subgraph cluster_m{ids[path]} {{\n")
+        body.append(f"{pad}\tlabel={quote(title)} style=\"rounded,dashed\" color=\"#8c7ab8\"\n")
+        body.extend(pad + lines_of[i] for i in clusters.get(path, ()))
+        stack.append((None, depth))
+        stack.extend((c, depth + 1) for c in reversed(children.get(path, [])))
+    for a, b, label in graph.edges:
+        extra = f" [label={quote(label)}]" if label else ""
+        body.append(f"\tn{a} -> n{b}{extra}\n")
+    if note:
+        body.append(f"\tlabel={quote(note)} labelloc=t\n")
+    if legend and lab.used:
+        cells = "".join(
+            f'<td bgcolor="{COLOURS[c]}">{LEGEND_TEXT[c]}</td>' for c in COLOURS if c in lab.used
+        )
+        body.append(
+            "\tlegend [shape=plaintext style=\"\" fontsize=9 label=<<table border=\"0\" "
+            f"cellborder=\"1\" cellspacing=\"2\" cellpadding=\"3\"><tr>{cells}</tr></table>>]\n"
+        )
+    return body

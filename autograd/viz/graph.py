@@ -1,0 +1,396 @@
+"""The picture's graph, before any DOT: vertices and edges built from the recorded Nodes,
+grouped by nn modules, and summarised when there are too many.
+
+Everything here is iterative (explicit stacks and queues): graphs of 100,000 ops and more
+are common, and Python's recursion limit is about 1,000.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from ..tensor import Tensor
+
+MIN_RUN = 3  # fold runs of at least this many ops when summarising
+
+
+class Vertex:
+    """One box or ellipse of the picture.
+
+    kind: "tensor" (obj: Tensor), "op" (obj: Node, out: its output Tensor), "grad_fn" (obj: Node,
+    out: the Tensor whose gradient it receives), "accumulate" (obj: leaf Tensor), "box" (a
+    collapsed module; obj: path), "fold" (a run of ops; obj: list of their Nodes), "more"
+    (vertices left out; obj: their count).
+    """
+
+    __slots__ = ("kind", "obj", "out", "scope", "members", "cluster")
+
+    def __init__(self, kind, obj, out=None, scope=None):
+        self.kind = kind
+        self.obj = obj
+        self.out = out
+        self.scope = scope  # the nn.Module whose forward made it (None outside modules)
+        self.members = None  # vertices folded into a box/fold vertex
+        self.cluster = None  # module path of the cluster it is drawn in
+
+
+class Graph:
+    """Vertices (a list; index = position) and edges `(src, dst, label)`; `roots` are the
+    indices of the outputs' vertices, drawn however big the graph is."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.vertices: list[Vertex] = []
+        self.edges: list[tuple] = []
+        self.roots: list[int] = []
+        self.folded = 0  # ops folded into runs
+        self.cut = 0  # vertices left out entirely
+
+    def add(self, v: Vertex) -> int:
+        self.vertices.append(v)
+        return len(self.vertices) - 1
+
+
+def topo_order(roots) -> list[Tensor]:
+    """Every tensor reachable from `roots` through recorded nodes, inputs before consumers.
+
+    Iterative post-order depth-first search; the order depends only on the graph's structure
+    and the order of each node's inputs, so node ids in the DOT text are reproducible.
+    """
+    order: list[Tensor] = []
+    seen: set[int] = set()
+    for r in roots:
+        if id(r) in seen:
+            continue
+        seen.add(id(r))
+        stack = [(r, iter(r._node.inputs if r._node is not None else ()))]
+        while stack:
+            t, it = stack[-1]
+            for inp in it:
+                if isinstance(inp, Tensor) and id(inp) not in seen:
+                    seen.add(id(inp))
+                    node = inp._node
+                    stack.append((inp, iter(node.inputs if node is not None else ())))
+                    break
+            else:
+                stack.pop()
+                order.append(t)
+    return order
+
+
+def build_forward(roots, order) -> Graph:
+    """Tensor vertices and op vertices, edges in the direction data flows."""
+    g = Graph("forward")
+    where: dict[int, int] = {}
+    for t in order:
+        node = t._node
+        if node is not None:
+            o = g.add(Vertex("op", node, t, node.scope))
+            for inp in node.inputs:
+                if isinstance(inp, Tensor):
+                    g.edges.append((where[id(inp)], o, None))
+            v = g.add(Vertex("tensor", t, None, node.scope))
+            g.edges.append((o, v, None))
+        else:
+            v = g.add(Vertex("tensor", t))
+        where[id(t)] = v
+    g.roots = list(dict.fromkeys(where[id(r)] for r in roots))
+    return g
+
+
+def build_backward(roots, order) -> Graph:
+    """Gradient flow: each output's box feeds its grad_fn, grad_fns feed the grad_fns of the
+    inputs that need a gradient, leaves get an AccumulateGrad and their own box."""
+    g = Graph("backward")
+    where: dict[int, int] = {}
+    for t in order:
+        if not t.requires_grad:
+            continue
+        node = t._node
+        if node is None:
+            box = g.add(Vertex("tensor", t))
+            acc = g.add(Vertex("accumulate", t))
+            g.edges.append((acc, box, None))
+            where[id(t)] = acc
+            continue
+        v = g.add(Vertex("grad_fn", node, t, node.scope))
+        for inp, need in zip(node.inputs, node.needs):
+            if need:
+                g.edges.append((v, where[id(inp)], None))
+        where[id(t)] = v
+    for r in roots:
+        box = g.add(Vertex("tensor", r, None, r._node.scope if r._node is not None else None))
+        if id(r) in where:
+            g.edges.append((box, where[id(r)], None))
+        g.roots.append(box)
+    return g
+
+
+# --------------------------------------------------------------------------- modules
+def module_path(m) -> str:
+    path = getattr(m, "_path", None)
+    return path if isinstance(path, str) else type(m).__name__
+
+
+def path_depth(path: str) -> int:
+    return 0 if path == "" else path.count(".") + 1
+
+
+def parent_path(path: str):
+    """"a.b" -> "a", "a" -> "" (the root module), "" -> None."""
+    if path == "":
+        return None
+    return path.rpartition(".")[0]
+
+
+def module_info(graph: Graph, params):
+    """`(modules, names)`: module objects by path, and names of parameters by id.
+
+    Names come from `params` first (a dict or anything with `named_parameters()`), then from
+    the tensors' own `name`, then from the modules whose forward ran (their parameters, with
+    the module's path in front).
+    """
+    modules: dict[str, object] = {}
+    explicit: dict[int, str] = {}
+    if params is not None:
+        if hasattr(params, "named_modules"):
+            for p, m in params.named_modules():
+                modules.setdefault(p, m)
+        items = params.named_parameters() if hasattr(params, "named_parameters") else (
+            params.items() if hasattr(params, "items") else params)
+        for n, t in items:
+            explicit.setdefault(id(t), str(n))
+    for v in graph.vertices:
+        m = v.scope
+        if m is not None:
+            modules.setdefault(module_path(m), m)
+    derived: dict[int, str] = {}
+    for path, m in list(modules.items()):
+        named = getattr(m, "named_parameters", None)
+        if named is None:
+            continue
+        for n, t in named():
+            derived.setdefault(id(t), f"{path}.{n}" if path else n)
+    return modules, explicit, derived
+
+
+def place_leaves(graph: Graph, modules: dict, derived: dict) -> None:
+    """A parameter leaf is drawn in the cluster of the module that owns it."""
+    for v in graph.vertices:
+        if v.kind in ("tensor", "accumulate") and v.obj._node is None and v.scope is None:
+            name = derived.get(id(v.obj))
+            if name is not None:
+                v.scope = modules.get(name.rpartition(".")[0])
+
+
+# --------------------------------------------------------------------------- contraction
+def contract(graph: Graph, group: list, make_vertex) -> Graph:
+    """A new graph where every vertex i with `group[i]` not None is merged into the vertex
+    `make_vertex(key, members)` for its key; self-edges vanish, parallel edges merge.
+
+    An edge leaving a merged tensor is labelled with that tensor's shape.
+    """
+    old = graph.vertices
+    new = Graph(graph.kind)
+    new.folded, new.cut = graph.folded, graph.cut
+    index = [0] * len(old)
+    members: dict[object, list] = {}
+    first: dict[object, int] = {}
+    for i, key in enumerate(group):
+        if key is not None:
+            members.setdefault(key, []).append(old[i])
+    for i, v in enumerate(old):
+        key = group[i]
+        if key is None:
+            index[i] = new.add(v)
+        elif key in first:
+            index[i] = first[key]
+        else:
+            first[key] = index[i] = new.add(make_vertex(key, members[key]))
+    seen = set()
+    for a, b, label in graph.edges:
+        na, nb = index[a], index[b]
+        if na == nb or (na, nb) in seen:
+            continue
+        seen.add((na, nb))
+        if label is None and group[a] is not None and old[a].kind == "tensor" and graph.kind == "forward":
+            label = shape_text(old[a].obj.data.shape)
+        new.edges.append((na, nb, label))
+    new.roots = list(dict.fromkeys(index[r] for r in graph.roots))
+    return new
+
+
+def shape_text(shape) -> str:
+    return "[" + ", ".join(str(s) for s in shape) + "]"
+
+
+def collapse_modules(graph: Graph, collapse) -> Graph:
+    """Draw each module as one box: `"modules"` boxes the innermost modules that ran ops,
+    an int d boxes the modules d levels below the root (0: the whole model)."""
+    paths = {module_path(v.scope) for v in graph.vertices if v.scope is not None}
+    if collapse == "modules":
+        inner = set(paths)
+        for p in paths:
+            q = parent_path(p)
+            while q is not None:
+                inner.discard(q)
+                q = parent_path(q)
+
+        def key_of(path):
+            return path if path in inner else None
+    elif isinstance(collapse, int) and not isinstance(collapse, bool) and collapse >= 0:
+        def key_of(path):
+            if path_depth(path) < collapse:
+                return None
+            return ".".join(path.split(".")[:collapse]) if collapse else ""
+    else:
+        raise ValueError(f"draw: collapse must be None, 'modules' or a depth >= 0; got {collapse!r}")
+
+    roots = set(graph.roots)
+    group: list = [None] * len(graph.vertices)
+    for i, v in enumerate(graph.vertices):
+        if v.scope is None or i in roots:
+            continue
+        if v.kind in ("tensor", "accumulate") and v.obj._node is None and not v.obj.requires_grad:
+            continue  # constants stay visible as inputs
+        group[i] = key_of(module_path(v.scope))
+
+    def make(key, members):
+        box = Vertex("box", key, None, None)
+        box.members = members
+        return box
+
+    return contract(graph, group, make)
+
+
+# --------------------------------------------------------------------------- summarising
+def _op_key(v: Vertex):
+    if v.kind in ("op", "grad_fn"):
+        return v.obj.op.name, repr(v.obj.attrs) if v.obj.attrs else ""
+    if v.kind == "fold":
+        return v.obj[0].op.name, "fold"
+    return None
+
+
+def fold_runs(graph: Graph, same_op: bool) -> Graph:
+    """Fold chains of ops (each feeding only the next) into one vertex per chain.
+
+    With `same_op`, a chain continues only while the op (and its attributes) stays the same
+    (`tanh ×1000`); otherwise any ops chain (`300 ops: mul ×100, add ×100, tanh ×100`).
+    """
+    vs = graph.vertices
+    n = len(vs)
+    preds: list[list] = [[] for _ in range(n)]
+    succs: list[list] = [[] for _ in range(n)]
+    for a, b, _ in graph.edges:
+        preds[b].append(a)
+        succs[a].append(b)
+    roots = set(graph.roots)
+    foldable = [_op_key(v) is not None for v in vs]
+    link_next = [-1] * n  # op index -> next op index in its chain
+    link_via = [-1] * n  # op index -> the tensor between it and the next op
+    has_prev = [False] * n
+    for b in range(n):
+        if not foldable[b]:
+            continue
+        if graph.kind == "forward":
+            inner = [p for p in preds[b] if not (vs[p].kind == "tensor" and vs[p].obj._node is None)]
+            if len(inner) != 1:
+                continue
+            t = inner[0]
+            if vs[t].kind != "tensor" or t in roots or len(succs[t]) != 1 or len(preds[t]) != 1:
+                continue
+            a = preds[t][0]
+        else:
+            t = -1
+            inner = [p for p in preds[b] if foldable[p]]
+            if len(preds[b]) != 1 or len(inner) != 1:
+                continue
+            a = inner[0]
+        if not foldable[a] or link_next[a] != -1 or a in roots:
+            continue
+        if same_op and _op_key(vs[a]) != _op_key(vs[b]):
+            continue
+        link_next[a], link_via[a], has_prev[b] = b, t, True
+
+    group: list = [None] * n
+    runs = 0
+    for head in range(n):
+        if not foldable[head] or has_prev[head] or link_next[head] == -1:
+            continue
+        chain, vias = [head], []
+        while link_next[chain[-1]] != -1:
+            vias.append(link_via[chain[-1]])
+            chain.append(link_next[chain[-1]])
+        if len(chain) < MIN_RUN:
+            continue
+        for i in chain:
+            group[i] = runs
+        for t in vias:
+            if t != -1:
+                group[t] = runs
+        runs += 1
+    if not runs:
+        return graph
+
+    def make(key, members):
+        nodes = []
+        for m in members:
+            if m.kind in ("op", "grad_fn"):
+                nodes.append(m.obj)
+            elif m.kind == "fold":
+                nodes.extend(m.obj)
+        v = Vertex("fold", nodes)
+        scopes = {id(m.scope) for m in members}
+        v.scope = members[0].scope if len(scopes) == 1 else None
+        v.members = members
+        return v
+
+    new = contract(graph, group, make)
+    new.folded = graph.folded + sum(1 for i in range(n) if group[i] is not None and foldable[i])
+    return new
+
+
+def truncate(graph: Graph, max_nodes: int) -> Graph:
+    """Keep the `max_nodes - 1` vertices nearest the outputs (breadth first); the rest
+    become one vertex saying how many were left out."""
+    n = len(graph.vertices)
+    nbrs: list[list] = [[] for _ in range(n)]
+    for a, b, _ in graph.edges:
+        if graph.kind == "forward":
+            nbrs[b].append(a)  # walk from the outputs towards the inputs
+        else:
+            nbrs[a].append(b)
+    keep = max(1, max_nodes - 1)
+    kept = [False] * n
+    count = 0
+    queue = deque(graph.roots)
+    for r in graph.roots:
+        kept[r] = True
+        count += 1
+    while queue and count < keep:
+        v = queue.popleft()
+        for w in nbrs[v]:
+            if not kept[w] and count < keep:
+                kept[w] = True
+                count += 1
+                queue.append(w)
+    dropped = n - count
+    if dropped == 0:
+        return graph
+    group = [None if kept[i] else "more" for i in range(n)]
+    new = contract(graph, group, lambda key, members: Vertex("more", len(members)))
+    new.cut = graph.cut + dropped
+    return new
+
+
+def summarise(graph: Graph, max_nodes: int) -> Graph:
+    """Fold same-op runs, then any chains, then cut, until at most `max_nodes` vertices remain."""
+    if len(graph.vertices) <= max_nodes:
+        return graph
+    graph = fold_runs(graph, same_op=True)
+    if len(graph.vertices) > max_nodes:
+        graph = fold_runs(graph, same_op=False)
+    if len(graph.vertices) > max_nodes:
+        graph = truncate(graph, max_nodes)
+    return graph
