@@ -7,6 +7,7 @@ primitives and get their gradients for free.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Sequence
 
@@ -282,7 +283,7 @@ def reshape(x, *shape):
     shape = _shape_arg(shape)
     if shape == x.shape:
         return x
-    known = int(np.prod([s for s in shape if s != -1], dtype=np.int64))
+    known = math.prod(s for s in shape if s != -1)  # (np.prod on a list costs ~8 µs)
     free = [s for s in shape if s == -1]
     bad = any(s < -1 for s in shape) or len(free) > 1
     if free and not bad:

@@ -189,3 +189,31 @@ def test_gradient_dtype_follows_the_input():
     x = autograd.tensor([1.0, 2.0], requires_grad=True)  # float32
     Cube.apply(x).sum().backward()
     assert x.grad.dtype == np.float32
+
+
+def test_gradcheck_first_and_second_order():
+    from autograd.testing import gradcheck, gradgradcheck
+
+    x = t64(RNG.uniform(-2, 2, size=(2, 3)))
+    y = t64(RNG.uniform(-2, 2, size=(3,)))
+    assert gradcheck(lambda a, b: ScaledMul.apply(a, b, 0.7), [x, y])
+    assert gradgradcheck(lambda a, b: ScaledMul.apply(a, b, 0.7), [x, y])
+    assert gradcheck(lambda a: SinCos.apply(a), [x])
+    assert gradgradcheck(lambda a: SinCos.apply(a), [x])
+    assert gradgradcheck(lambda a: MyExp.apply(a) * Cube.apply(a), [x])
+
+
+def test_gradcheck_catches_a_wrong_derivative():
+    from autograd.testing import GradcheckError, gradcheck
+
+    class Wrong(autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return np.sin(x.data)
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 1.0  # should be g * cos x
+
+    with pytest.raises(GradcheckError):
+        gradcheck(Wrong.apply, [t64([0.3, 1.0])])

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..engine import call
 from .registry import Op
+from .shape import Reshape
 
 
 class Matmul(Op):
@@ -20,6 +22,15 @@ class Matmul(Op):
     @staticmethod
     def backward(g, out, needs, a, b):
         a1, b1 = a.ndim == 1, b.ndim == 1
+        # Matrix-vector cases without reshapes: one product per gradient (gemv, and an
+        # outer product by broadcasting, ~2x cheaper than a (m,1)@(1,n) matmul); under
+        # create_graph this also records one op per gradient instead of four.
+        if b1 and a.ndim == 2:
+            ga = call(Reshape, g, shape=(g.shape[0], 1)) * b if needs[0] else None
+            return ga, (g @ a if needs[1] else None)
+        if a1 and b.ndim == 2:
+            gb = call(Reshape, a, shape=(a.shape[0], 1)) * g if needs[1] else None
+            return (b @ g if needs[0] else None), gb
         A = a.reshape(1, a.shape[0]) if a1 else a
         B = b.reshape(b.shape[0], 1) if b1 else b
         if a1 or b1:  # give g back the axes the product dropped
