@@ -140,7 +140,7 @@ def apply(op, *args, **attrs):
     try:
         out = op.forward(*datas, **attrs)
     except (ValueError, TypeError, IndexError) as e:
-        raise type(e)(_forward_error(op, datas, attrs, e)) from None
+        raise _retyped(e, _forward_error(op, datas, attrs, e)) from None
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     if record and _mode.enabled and op.differentiable:
@@ -168,7 +168,7 @@ def apply2(op, a, b):
     try:
         out = op.forward(ad, bd)
     except (ValueError, TypeError) as e:
-        raise type(e)(_forward_error(op, (ad, bd), None, e)) from None
+        raise _retyped(e, _forward_error(op, (ad, bd), None, e)) from None
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     if (ra or rb) and _mode.enabled:
@@ -190,6 +190,16 @@ def apply1(op, a):
             _anomaly_hook(node, out)
         return _make(out, node)
     return _make(out, None)
+
+
+def _retyped(err, message):
+    """`err`'s kind of exception carrying `message`. numpy's own subclasses (the ufunc type
+    errors) can't be built from a message alone: those become their builtin base."""
+    try:
+        return type(err)(message)
+    except TypeError:
+        base = next(b for b in (IndexError, ValueError, TypeError) if isinstance(err, b))
+        return base(message)
 
 
 def _forward_error(op, datas, attrs, err) -> str:

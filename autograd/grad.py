@@ -51,7 +51,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
                 )
             go = np.ones(o.shape, dtype=o.dtype)
         elif isinstance(go, Tensor):
-            go = go if create_graph else go.data
+            go = go if create_graph else np.asarray(go.data, dtype=o.dtype)
         else:
             go = np.asarray(go, dtype=o.dtype)
         if go.shape != o.shape:

@@ -172,10 +172,12 @@ def where(condition, x, y):
 
 def _operand(x):
     """A binary op's operand: Tensors and Python numbers as they are, other data as arrays."""
+    if isinstance(x, np.generic) and x.dtype.kind in "biuf":
+        # A numpy scalar acts like a Python number, as in PyTorch (checked first: np.float64
+        # is a float subclass, and would otherwise upcast float32 tensors).
+        return x.item()
     if isinstance(x, (engine.Tensor, int, float)):
         return x
-    if isinstance(x, np.generic) and x.dtype.kind in "biuf":
-        return x.item()  # a numpy scalar acts like a Python number, as in PyTorch
     if isinstance(x, np.ndarray):
         return x
     from .dtypes import as_array
@@ -305,7 +307,9 @@ def transpose(x, *axes):
         axes = tuple(range(x.ndim))[::-1]
     else:
         axes = _shape_arg(axes)
-        if sorted(a % x.ndim if x.ndim else a for a in axes) != list(range(x.ndim)):
+        if any(not -x.ndim <= a < x.ndim for a in axes) or sorted(
+            a % x.ndim for a in axes
+        ) != list(range(x.ndim)):
             raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
         axes = tuple(a % x.ndim for a in axes)
     if axes == tuple(range(x.ndim)):

@@ -282,7 +282,7 @@ class Tanh(Op):
 
 
 class Sigmoid(Op):
-    """σ(x) = 1/(1+e^-x), computed as (1 + tanh(x/2))/2 (no overflow);  d/dx = σ(1-σ)"""
+    """σ(x) = 1/(1+e^-x) from e^-|x| (no overflow, full precision in both tails);  d/dx = σ(1-σ)"""
 
     name = "sigmoid"
     save_out = True
@@ -290,7 +290,10 @@ class Sigmoid(Op):
 
     @staticmethod
     def forward(x):
-        return 0.5 + 0.5 * np.tanh(0.5 * x)
+        # (1 + tanh(x/2))/2 is cheaper but cancels for x < 0: it gave 0 for σ(-40) in float64
+        # and for σ(-17) in float32, so log σ(x) was -inf where PyTorch's is finite.
+        e = np.exp(-np.abs(x))
+        return np.where(x >= 0, 1, e) / (1 + e)
 
     @staticmethod
     def backward(g, out, needs, x):
