@@ -11,6 +11,10 @@ A meta-test fails when an op is registered without metadata this harness can use
 from __future__ import annotations
 
 import math
+import re
+import subprocess
+import sys
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -355,3 +359,158 @@ def test_op(case_key, data):
     # Second order through create_graph=True.
     if op.smooth:
         assert gradgradcheck(fn, xs)
+
+
+# --------------------------------------------------------------------------- public functions
+def _away(rng, shape, low=0.2, high=2.0):
+    """Values with |v| in [low, high], random signs: away from the kinks at 0."""
+    return rng.uniform(low, high, shape) * rng.choice([-1.0, 1.0], shape)
+
+
+def _distinct(rng, shape):
+    """Values 0.3 apart: no near-ties for max/min."""
+    return (rng.permutation(math.prod(shape)) * 0.3 - 1.0).reshape(shape)
+
+
+_MASK = np.array([[True, False, True], [False, True, True]])
+PUBLIC = {
+    "var_dim_ddof": (lambda x: autograd.var(x, dim=1, ddof=1), [(2, 3)]),
+    "var_keepdim_correction": (lambda x: x.var(axis=0, keepdim=True, correction=1), [(3, 2)]),
+    "std_all": (lambda x: autograd.std(x), [(2, 3)]),
+    "std_tuple_axes": (lambda x: x.std(axis=(0, 2)), [(2, 2, 2)]),
+    "stack_dim": (lambda a, b: autograd.stack([a, b * 2.0], dim=1), [(2, 3), (2, 3)]),
+    "stack_last": (lambda a, b: autograd.stack((a, b), axis=-1), [(3,), (3,)]),
+    "squeeze_dim": (lambda x: autograd.squeeze(x, dim=1), [(3, 1, 2)]),
+    "squeeze_all": (lambda x: x.squeeze(), [(1, 3, 1)]),
+    "unsqueeze_expand_dims": (lambda x: x.unsqueeze(0).expand_dims((0, -1)), [(2, 3)]),
+    "swapaxes": (lambda x: autograd.swapaxes(x, 0, -1), [(2, 3, 2)]),
+    "transpose_T": (lambda x: x.T @ x, [(3, 2)]),
+    "flatten": (lambda x: autograd.flatten(x, 1), [(2, 2, 3)]),
+    "reshape_minus_one": (lambda x: x.reshape(-1, 2) * 1.5, [(2, 3)]),
+    "softmax_dim": (lambda x: autograd.softmax(x, dim=0), [(3, 2)]),
+    "log_softmax_dim": (lambda x: x.log_softmax(dim=1), [(2, 3)]),
+    "logsumexp_keepdim": (lambda x: autograd.logsumexp(x, dim=1, keepdim=True), [(2, 3)]),
+    "mean_dims": (lambda x: autograd.mean(x, dim=(0, 2), keepdim=True), [(2, 3, 2)]),
+    "sum_neg_axis": (lambda x: x.sum(axis=-1), [(2, 3)]),
+    "max_dim": (lambda x: autograd.max(x, dim=1, keepdim=True), [("distinct", (2, 3))]),
+    "min_all": (lambda x: x.min(), [("distinct", (2, 3))]),
+    "concatenate_dim": (lambda a, b: autograd.concatenate([a, b], dim=-1), [(2, 1), (2, 3)]),
+    "broadcast_to": (lambda x: autograd.broadcast_to(x, (2, 3)) * 2.0, [(3,)]),
+    "where_scalar": (lambda x: autograd.where(_MASK, x, 2.0), [(2, 3)]),
+    "clip_min_only": (lambda x: x.clip(min=-1.0), [(2, 3)]),
+    "clamp_both": (lambda x: x.clamp(-0.5, 0.5), [(2, 3)]),
+    "maximum_scalar": (lambda x: autograd.maximum(x, 0.1), [(2, 3)]),
+    "pow_both_sides": (lambda x: x**2 + 2.0**x + (x * x) ** 0.5, [(2, 3)]),
+    "divide_both_sides": (lambda x: x / 3.0 + 3.0 / x - 1.0, [(2, 3)]),
+    "matmul_1d": (lambda a, b: a @ b, [(3,), (3,)]),
+    "matmul_batched": (lambda a, b: autograd.matmul(a, b), [(2, 1, 2, 3), (3, 3, 2)]),
+    "getitem_list": (lambda x: x[[0, 0, 2]], [(3, 2)]),
+    "getitem_mask_tensor": (lambda x: x[x > 0.0], [(2, 3)]),
+    "leaky_relu": (lambda x: autograd.leaky_relu(x, 0.1), [(2, 3)]),
+    "gelu_tanh": (lambda x: autograd.gelu(x, approximate="tanh"), [(2, 3)]),
+    "softplus_beta": (lambda x: autograd.softplus(x, beta=2.0), [(2, 3)]),
+    "sigmoid_tanh_chain": (lambda x: x.sigmoid() * x.tanh() - x.relu(), [(2, 3)]),
+    "astype_roundtrip": (lambda x: x.astype(np.float32).astype(np.float64) * 0 + x.exp(), [(3,)]),
+    "abs_neg": (lambda x: -abs(x), [(2, 3)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC))
+def test_public_functions(name):
+    fn, specs = PUBLIC[name]
+    rng = np.random.default_rng(zlib.crc32(name.encode()))  # the same values whatever runs
+    xs = []
+    for spec in specs:
+        data = _distinct(rng, spec[1]) if spec[0] == "distinct" else _away(rng, spec)
+        xs.append(autograd.tensor(data, requires_grad=True))
+    assert gradcheck(fn, xs)
+    assert gradgradcheck(fn, xs)
+
+
+# --------------------------------------------------------------------------- the checkers themselves
+class _SquareCutSecondOrder(autograd.Op, register=False):
+    """x²;  backward reads x's raw array, so its gradient is right but not differentiable"""
+
+    name = "square_cut"
+
+    @staticmethod
+    def forward(x):
+        return x * x
+
+    @staticmethod
+    def backward(g, out, needs, x):
+        return (g * 2 * engine.raw(x),)
+
+
+def test_gradcheck_reports_output_input_index_and_values():
+    x = autograd.tensor(np.array([[0.5, 1.0], [1.5, 2.0]]), requires_grad=True)
+    y = autograd.tensor(np.array([1.0, 2.0]), requires_grad=True)
+
+    def wrong(a, b):  # d/db ignores a's second column (the constant hides it from backward)
+        return a * b + autograd.tensor(a.data[:, 1:] * b.data[1:]) - a.detach() * 0
+
+    with pytest.raises(AssertionError) as err:
+        gradcheck(lambda a, b: (a * b, wrong(a, b)), [x, y])
+    msg = str(err.value)
+    assert "output 1" in msg and "input 0" in msg and "numerical" in msg and "analytical" in msg
+    assert re.search(r"index \(\d, \d\)", msg)
+    assert gradcheck(lambda a, b: wrong(a, b), [x, y], raise_exception=False) is False
+
+
+def test_gradcheck_random_directions_catch_errors_in_big_inputs():
+    x = autograd.tensor(np.linspace(0.1, 1.0, 600), requires_grad=True)
+    assert gradcheck(lambda a: (a * a).sum() + a.sin(), [x], full_limit=100)
+    with pytest.raises(AssertionError, match="random direction"):
+        gradcheck(lambda a: a * autograd.tensor(a.data), [x], full_limit=100)
+
+
+def test_gradcheck_leaves_inputs_and_their_grads_alone():
+    data = np.array([0.3, -0.7])
+    x = autograd.tensor(data, requires_grad=True)
+    x.grad = np.array([5.0, 5.0])
+    c = autograd.tensor(np.array([2.0, 3.0]))
+    assert gradcheck(lambda a, k, s: (a.exp() * k * s).sum(), [x, c, 1.5])
+    np.testing.assert_array_equal(x.data, data)
+    np.testing.assert_array_equal(x.grad, [5.0, 5.0])
+    assert c.grad is None and not c.requires_grad
+
+
+def test_gradcheck_needs_float64():
+    x = autograd.tensor([1.0, 2.0], requires_grad=True)  # float32
+    with pytest.raises(TypeError, match="float64"):
+        gradcheck(lambda a: a * 2, [x])
+    with pytest.raises(ValueError, match="requires grad"):
+        gradcheck(lambda a: a * 2, [autograd.tensor(np.ones(2))])
+
+
+def test_gradgradcheck_catches_a_gradient_that_is_not_differentiable():
+    x = autograd.tensor(np.array([0.5, 1.5]), requires_grad=True)
+    assert gradcheck(lambda a: engine.apply(_SquareCutSecondOrder, a), [x])
+    with pytest.raises(AssertionError, match="gradgradcheck"):
+        gradgradcheck(lambda a: engine.apply(_SquareCutSecondOrder, a), [x])
+    assert gradgradcheck(lambda a: a * a, [x], grad_outputs=[np.array([1.0, -2.0])])
+
+
+@given(data=st.data())
+def test_strategies_respect_bounds_kinks_and_gaps(data):
+    from autograd.testing.strategies import broadcastable_tensors, tensors
+
+    t = data.draw(tensors(min_value=-2.0, max_value=2.0, avoid=(0.0, 1.0), gap=0.1,
+                          requires_grad=True))
+    assert t.requires_grad and t.dtype == np.float64
+    assert np.all(np.abs(t.data) <= 2.0) and np.all(np.abs(t.data) >= 0.1)
+    assert np.all(np.abs(t.data - 1.0) >= 0.1)
+    d = data.draw(tensors(shape=(3, 4), distinct=True, gap=0.05, dtype="float32"))
+    assert d.dtype == np.float32 and d.shape == (3, 4)
+    v = np.sort(d.data.ravel().astype(np.float64))
+    assert np.all(np.diff(v) >= 0.05 - 1e-6)
+    a, b, c = data.draw(broadcastable_tensors(3, max_side=3))
+    np.broadcast_shapes(a.shape, b.shape, c.shape)
+    i = data.draw(tensors(shape=st.just((2,)), dtype="int64", min_value=-3, max_value=3))
+    assert i.dtype == np.int64 and np.all(np.abs(i.data) <= 3)
+
+
+def test_engine_imports_without_hypothesis():
+    code = ("import sys, autograd, autograd.testing; "
+            "assert 'hypothesis' not in sys.modules, 'hypothesis imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
