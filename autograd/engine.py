@@ -104,11 +104,14 @@ class Node:
     dropped after backward unless `retain_graph=True`.
     """
 
-    __slots__ = ("op", "inputs", "saved", "attrs", "needs", "freed", "scope", "__weakref__")
+    __slots__ = (
+        "op", "inputs", "arrays", "saved", "attrs", "needs", "freed", "scope", "__weakref__"
+    )
 
-    def __init__(self, op, inputs, saved, attrs, needs):
+    def __init__(self, op, inputs, saved, attrs, needs, arrays=None):
         self.op = op
         self.inputs = inputs
+        self.arrays = arrays  # the inputs' arrays as forward saw them (saves a pass in backward)
         self.saved = saved
         self.attrs = attrs
         self.needs = needs
@@ -144,7 +147,7 @@ def apply(op, *args, **attrs):
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     if record and _mode.enabled and op.differentiable:
-        node = Node(op, args, out if op.save_out else None, attrs or None, tuple(needs))
+        node = Node(op, args, out if op.save_out else None, attrs or None, tuple(needs), datas)
         if _mode.anomaly:
             _anomaly_hook(node, out)
         return _make(out, node)
@@ -172,20 +175,24 @@ def apply2(op, a, b):
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     if (ra or rb) and _mode.enabled:
-        node = Node(op, (a, b), out if op.save_out else None, None, (ra, rb))
+        node = Node(op, (a, b), out if op.save_out else None, None, (ra, rb), (ad, bd))
         if _mode.anomaly:
             _anomaly_hook(node, out)
         return _make(out, node)
     return _make(out, None)
 
 
+_TRUE1 = (True,)
+
+
 def apply1(op, a):
     """`apply` for unary ops without attributes (exp, tanh, ...)."""
-    out = op.forward(a.data)
+    ad = a.data
+    out = op.forward(ad)
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     if a.requires_grad and _mode.enabled:
-        node = Node(op, (a,), out if op.save_out else None, None, (True,))
+        node = Node(op, (a,), out if op.save_out else None, None, _TRUE1, (ad,))
         if _mode.anomaly:
             _anomaly_hook(node, out)
         return _make(out, node)
@@ -281,23 +288,22 @@ def _count_consumers(roots):
     """Iteratively count, for each tensor reachable from `roots` through recorded nodes,
     how many times it is consumed inside that subgraph."""
     deps: dict[int, int] = {}
+    root_ids = {id(t) for t in roots}
     stack = list(roots)
-    seen = {id(t) for t in roots}
     while stack:
         node = stack.pop()._node
         if node is None:
             continue
         for inp, need in zip(node.inputs, node.needs):
-            if not need:
-                continue
-            k = id(inp)
-            if k in deps:
-                deps[k] += 1
-            else:
-                deps[k] = 1
-                if k not in seen:
-                    seen.add(k)
-                    stack.append(inp)
+            if need:
+                k = id(inp)
+                c = deps.get(k)
+                if c is None:
+                    deps[k] = 1
+                    if k not in root_ids:
+                        stack.append(inp)
+                else:
+                    deps[k] = c + 1
     return deps
 
 
@@ -335,25 +341,29 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, inputs
             t = ready.pop()
             k = id(t)
             g = grads.pop(k, None)
+            node = t._node
             if g is not None:
                 if t._hooks is not None:
                     g = _run_hooks(t, g)
                 if want is not None:
                     if k in want:
                         found[want[k]] = g
-                elif accumulate and (t._node is None or t._retain):
+                elif accumulate and (node is None or t._retain):
                     _accumulate(t, g, handed)
-            node = t._node
             if node is None:
                 continue
-            if g is not None:
+            if g is None:  # nothing arrived: still release the inputs' consumer counts
+                gin = (None,) * len(node.inputs)
+            else:
                 if node.freed:
                     raise _freed_error(node)
                 op = node.op
                 if create_graph:
                     gin = _tensor_vjp(node, g)
                 else:
-                    args = [a.data if isinstance(a, Tensor) else a for a in node.inputs]
+                    args = node.arrays
+                    if args is None:
+                        args = [a.data if isinstance(a, Tensor) else a for a in node.inputs]
                     if node.attrs is None:
                         gin = op.backward(g, node.saved, node.needs, *args)
                     else:
@@ -362,25 +372,26 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, inputs
                     _anomaly_backward(node, gin)
                 if not retain_graph:
                     node.saved = None
+                    node.arrays = None
                     node.freed = op.save_out or op.needs_inputs
-            else:
-                gin = None
-            for i, (inp, need) in enumerate(zip(node.inputs, node.needs)):
+            for inp, need, gi in zip(node.inputs, node.needs, gin):
                 if not need:
                     continue
                 ki = id(inp)
-                gi = gin[i] if gin is not None else None
                 if gi is not None:
                     data = inp.data
                     if gi.shape != data.shape:
                         gi = sum_to(gi, data.shape)
                     if gi.dtype != data.dtype:
                         gi = gi.astype(data.dtype)
-                    prev = grads.get(ki)
-                    grads[ki] = gi if prev is None else prev + gi
+                    if ki in grads:
+                        grads[ki] = grads[ki] + gi
+                    else:
+                        grads[ki] = gi
                 n = deps[ki] - 1
-                deps[ki] = n
-                if n == 0:
+                if n:
+                    deps[ki] = n
+                else:
                     ready.append(inp)
     return found
 
