@@ -79,13 +79,9 @@ def draw(*roots: Tensor, params=None, show_values: bool = True, show_grads: bool
 
     >>> import autograd
     >>> x = autograd.tensor([1.0, 2.0], requires_grad=True, name="x")
-    >>> print(draw((x * x).sum(), legend=False).source)  # doctest: +ELLIPSIS
-    digraph {
-    ...
-    	n0 [label="x\\nfloat32[2]\\ndata [1, 2]" fontname="Courier" fillcolor="#c6dbf7"]
-    ...
-    	n3 -> n4
-    }
+    >>> src = draw((x * x).sum(), legend=False).source
+    >>> [line.strip() for line in src.splitlines() if "->" in line]
+    ['n0 -> n1', 'n0 -> n1', 'n1 -> n2', 'n2 -> n3', 'n3 -> n4']
     """
     if not roots:
         raise ValueError("draw: give at least one Tensor to draw")

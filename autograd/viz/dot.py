@@ -7,6 +7,8 @@ its body, so the result is still an ordinary Digraph.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..ops.registry import attr_text
@@ -73,9 +75,10 @@ def _bad_text(n_nan: int, n_inf: int) -> str:
 def data_line(a: np.ndarray) -> tuple[str, bool]:
     """`(text, non_finite)` for a tensor's values: the values when few, else mean and std."""
     if a.size <= record.SMALL:
-        vals = tuple(float(v) for v in a.ravel())
-        bad = not all(np.isfinite(vals))
-        return "data " + _values_text(vals), bad
+        vals = a.ravel().tolist()
+        if a.dtype.kind == "c":
+            return "data " + str(vals), False
+        return "data " + _values_text(vals), not all(map(math.isfinite, vals))
     if a.dtype.kind not in "fc":
         return f"data min {num(a.min())} max {num(a.max())}", False
     mean = float(a.mean(dtype=np.float64))
@@ -101,9 +104,15 @@ def grad_summary(t: Tensor):
     return record.recorded(t)
 
 
+_dtype_names: dict = {}  # str(dtype) is slow enough to matter at 100,000 tensors
+
+
 def type_text(t: Tensor) -> str:
     a = t.data
-    return str(a.dtype) if a.ndim == 0 else f"{a.dtype}{shape_text(a.shape)}"
+    name = _dtype_names.get(a.dtype)
+    if name is None:
+        name = _dtype_names[a.dtype] = str(a.dtype)
+    return name if a.ndim == 0 else name + shape_text(a.shape)
 
 
 def const_text(c) -> str:

@@ -184,11 +184,11 @@ def place_leaves(graph: Graph, modules: dict, derived: dict) -> None:
 
 
 # --------------------------------------------------------------------------- contraction
-def contract(graph: Graph, group: list, make_vertex) -> Graph:
+def contract(graph: Graph, group: list, make_vertex, label_shapes: bool = False) -> Graph:
     """A new graph where every vertex i with `group[i]` not None is merged into the vertex
     `make_vertex(key, members)` for its key; self-edges vanish, parallel edges merge.
 
-    An edge leaving a merged tensor is labelled with that tensor's shape.
+    With `label_shapes`, an edge leaving a merged tensor is labelled with its shape.
     """
     old = graph.vertices
     new = Graph(graph.kind)
@@ -213,7 +213,7 @@ def contract(graph: Graph, group: list, make_vertex) -> Graph:
         if na == nb or (na, nb) in seen:
             continue
         seen.add((na, nb))
-        if label is None and group[a] is not None and old[a].kind == "tensor" and graph.kind == "forward":
+        if label_shapes and label is None and group[a] is not None and old[a].kind == "tensor":
             label = shape_text(old[a].obj.data.shape)
         new.edges.append((na, nb, label))
     new.roots = list(dict.fromkeys(index[r] for r in graph.roots))
@@ -260,7 +260,7 @@ def collapse_modules(graph: Graph, collapse) -> Graph:
         box.members = members
         return box
 
-    return contract(graph, group, make)
+    return contract(graph, group, make, label_shapes=graph.kind == "forward")
 
 
 # --------------------------------------------------------------------------- summarising
@@ -272,64 +272,83 @@ def _op_key(v: Vertex):
     return None
 
 
-def fold_runs(graph: Graph, same_op: bool) -> Graph:
-    """Fold chains of ops (each feeding only the next) into one vertex per chain.
+def fold_runs(graph: Graph, max_nodes: int) -> Graph:
+    """Fold chains of ops (each feeding only the next) into one vertex per run.
 
-    With `same_op`, a chain continues only while the op (and its attributes) stays the same
-    (`tanh ×1000`); otherwise any ops chain (`300 ops: mul ×100, add ×100, tanh ×100`).
+    Runs of the same op (and attributes) fold first (`tanh ×1000`); when that still leaves
+    more than `max_nodes` vertices, whole chains of any ops fold
+    (`300 ops folded: mul ×100, add ×100, tanh ×100`).
     """
     vs = graph.vertices
     n = len(vs)
-    preds: list[list] = [[] for _ in range(n)]
-    succs: list[list] = [[] for _ in range(n)]
+    forward = graph.kind == "forward"
+    keys = [_op_key(v) for v in vs]
+    leafish = [v.kind == "tensor" and v.obj._node is None for v in vs]
+    # Only "exactly one" questions are asked, so counts and the last neighbour suffice.
+    n_pred = [0] * n
+    n_succ = [0] * n
+    one_pred = [-1] * n
+    n_inner = [0] * n  # predecessors that are not leaf tensors
+    one_inner = [-1] * n
     for a, b, _ in graph.edges:
-        preds[b].append(a)
-        succs[a].append(b)
+        n_pred[b] += 1
+        one_pred[b] = a
+        n_succ[a] += 1
+        if not leafish[a]:
+            n_inner[b] += 1
+            one_inner[b] = a
     roots = set(graph.roots)
-    foldable = [_op_key(v) is not None for v in vs]
     link_next = [-1] * n  # op index -> next op index in its chain
     link_via = [-1] * n  # op index -> the tensor between it and the next op
     has_prev = [False] * n
     for b in range(n):
-        if not foldable[b]:
+        if keys[b] is None or n_inner[b] != 1:
             continue
-        if graph.kind == "forward":
-            inner = [p for p in preds[b] if not (vs[p].kind == "tensor" and vs[p].obj._node is None)]
-            if len(inner) != 1:
+        if forward:
+            t = one_inner[b]
+            if vs[t].kind != "tensor" or t in roots or n_succ[t] != 1 or n_pred[t] != 1:
                 continue
-            t = inner[0]
-            if vs[t].kind != "tensor" or t in roots or len(succs[t]) != 1 or len(preds[t]) != 1:
-                continue
-            a = preds[t][0]
+            a = one_pred[t]
         else:
-            t = -1
-            inner = [p for p in preds[b] if foldable[p]]
-            if len(preds[b]) != 1 or len(inner) != 1:
+            if n_pred[b] != 1:
                 continue
-            a = inner[0]
-        if not foldable[a] or link_next[a] != -1 or a in roots:
-            continue
-        if same_op and _op_key(vs[a]) != _op_key(vs[b]):
+            t, a = -1, one_inner[b]
+        if keys[a] is None or link_next[a] != -1 or a in roots:
             continue
         link_next[a], link_via[a], has_prev[b] = b, t, True
 
-    group: list = [None] * n
-    runs = 0
+    chains = []
     for head in range(n):
-        if not foldable[head] or has_prev[head] or link_next[head] == -1:
-            continue
-        chain, vias = [head], []
-        while link_next[chain[-1]] != -1:
-            vias.append(link_via[chain[-1]])
-            chain.append(link_next[chain[-1]])
-        if len(chain) < MIN_RUN:
-            continue
-        for i in chain:
-            group[i] = runs
-        for t in vias:
-            if t != -1:
-                group[t] = runs
-        runs += 1
+        if keys[head] is not None and not has_prev[head] and link_next[head] != -1:
+            chain = [head]
+            while link_next[chain[-1]] != -1:
+                chain.append(link_next[chain[-1]])
+            chains.append(chain)
+
+    def grouping(split: bool):
+        group: list = [None] * n
+        runs = merged = 0
+        for chain in chains:
+            start = 0
+            for end in range(1, len(chain) + 1):
+                if end < len(chain) and not (split and keys[chain[end]] != keys[chain[start]]):
+                    continue
+                run = chain[start:end]
+                start = end
+                if len(run) < MIN_RUN:
+                    continue
+                for k, i in enumerate(run):
+                    group[i] = runs
+                    merged += 1
+                    if k + 1 < len(run) and link_via[i] != -1:
+                        group[link_via[i]] = runs
+                        merged += 1
+                runs += 1
+        return group, runs, merged
+
+    group, runs, merged = grouping(split=True)
+    if n - merged + runs > max_nodes:
+        group, runs, merged = grouping(split=False)
     if not runs:
         return graph
 
@@ -347,7 +366,7 @@ def fold_runs(graph: Graph, same_op: bool) -> Graph:
         return v
 
     new = contract(graph, group, make)
-    new.folded = graph.folded + sum(1 for i in range(n) if group[i] is not None and foldable[i])
+    new.folded = graph.folded + sum(1 for i in range(n) if group[i] is not None and keys[i])
     return new
 
 
@@ -385,12 +404,10 @@ def truncate(graph: Graph, max_nodes: int) -> Graph:
 
 
 def summarise(graph: Graph, max_nodes: int) -> Graph:
-    """Fold same-op runs, then any chains, then cut, until at most `max_nodes` vertices remain."""
+    """Fold runs of ops, then cut, until at most `max_nodes` vertices remain."""
     if len(graph.vertices) <= max_nodes:
         return graph
-    graph = fold_runs(graph, same_op=True)
-    if len(graph.vertices) > max_nodes:
-        graph = fold_runs(graph, same_op=False)
+    graph = fold_runs(graph, max_nodes)
     if len(graph.vertices) > max_nodes:
         graph = truncate(graph, max_nodes)
     return graph

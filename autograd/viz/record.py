@@ -10,6 +10,7 @@ one thread-local attribute check per backward call, nothing per op.
 
 from __future__ import annotations
 
+import math
 import weakref
 
 import numpy as np
@@ -28,9 +29,9 @@ def summarise(a) -> tuple:
     a = engine.raw(a)
     if type(a) is not np.ndarray:
         a = np.asarray(a)
-    if a.size <= SMALL:
-        vals = tuple(float(v) for v in a.ravel())
-        norm = float(np.sqrt(sum(v * v for v in vals))) if vals else 0.0
+    if a.size <= SMALL and a.dtype.kind in "fiub":
+        vals = tuple(a.ravel().tolist())
+        norm = math.sqrt(math.fsum(v * v for v in vals))
     else:
         vals = None
         norm = float(np.sqrt(np.sum(np.square(a, dtype=np.float64))))

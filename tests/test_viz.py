@@ -1,0 +1,317 @@
+"""autograd.viz: golden DOT text, real renders through graphviz-pure, gradients after backward,
+module clusters and collapse, NaN highlighting, and graphs far past any recursion limit."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import sysconfig
+
+import numpy as np
+import pytest
+
+import autograd
+from autograd import engine, viz
+from autograd.viz import render as render_mod
+
+graphviz = pytest.importorskip("graphviz")
+
+HEADER = (
+    "digraph {\n"
+    '\tgraph [rankdir=LR fontname="Helvetica" fontsize=12 labeljust=l]\n'
+    '\tnode [fontname="Helvetica" fontsize=10 shape=box style="rounded,filled" margin="0.08,0.04"]\n'
+    '\tedge [fontname="Helvetica" fontsize=9 arrowsize=0.6]\n'
+)
+NOT_KEPT = (
+    '\tlabel="Gradients of intermediate tensors are not kept: run backward inside '
+    'autograd.viz.record_grads() (or call retain_grad()) to see them." labelloc=t\n'
+)
+
+
+def small_graph():
+    x = autograd.tensor([1.0, -2.0], requires_grad=True, name="x")
+    w = autograd.tensor(3.0, requires_grad=True, name="w")
+    y = (x * w - 1.0).sum(axis=0)
+    return x, w, y
+
+
+# --------------------------------------------------------------------------- golden DOT
+def test_golden_forward_before_backward():
+    _, _, y = small_graph()
+    assert viz.draw(y, legend=False).source == HEADER + (
+        '\tn0 [label="x\\nfloat32[2]\\ndata [1, -2]" fontname="Courier" fillcolor="#c6dbf7"]\n'
+        '\tn1 [label="w\\nfloat32\\ndata 3" fontname="Courier" fillcolor="#c6dbf7"]\n'
+        '\tn2 [label="mul" shape=ellipse fillcolor="#fff1c1"]\n'
+        '\tn3 [label="float32[2]\\ndata [3, -6]" fontname="Courier" fillcolor="#ffffff"]\n'
+        '\tn4 [label="sub\\n(·, 1)" shape=ellipse fillcolor="#fff1c1"]\n'
+        '\tn5 [label="float32[2]\\ndata [2, -7]" fontname="Courier" fillcolor="#ffffff"]\n'
+        '\tn6 [label="sum axis=(0,)" shape=ellipse fillcolor="#fff1c1"]\n'
+        '\tn7 [label="float32\\ndata -5" fontname="Courier" fillcolor="#b7e4b0"]\n'
+        "\tn0 -> n2\n\tn1 -> n2\n\tn2 -> n3\n\tn3 -> n4\n\tn4 -> n5\n\tn5 -> n6\n\tn6 -> n7\n"
+        "}\n"
+    )
+
+
+def test_golden_forward_after_backward_shows_leaf_grads_and_says_what_is_missing():
+    _, _, y = small_graph()
+    y.backward()  # no retain_graph: saved buffers are freed, the structure stays
+    src = viz.draw(y, legend=False).source
+    assert '\tn0 [label="x\\nfloat32[2]\\ndata [1, -2]\\ngrad [3, 3]" fontname="Courier"' in src
+    assert '\tn1 [label="w\\nfloat32\\ndata 3\\ngrad -1" fontname="Courier"' in src
+    assert src.endswith(NOT_KEPT + "}\n")
+
+
+def test_golden_backward_kind():
+    _, _, y = small_graph()
+    y.backward()
+    assert viz.draw(y, kind="backward").source == HEADER + (
+        '\tn0 [label="x\\nfloat32[2]\\ndata [1, -2]\\ngrad [3, 3]" fontname="Courier" fillcolor="#c6dbf7"]\n'
+        '\tn1 [label="AccumulateGrad" fillcolor="#fde0c5"]\n'
+        '\tn2 [label="w\\nfloat32\\ndata 3\\ngrad -1" fontname="Courier" fillcolor="#c6dbf7"]\n'
+        '\tn3 [label="AccumulateGrad" fillcolor="#fde0c5"]\n'
+        '\tn4 [label="MulBackward" fillcolor="#fde0c5"]\n'
+        '\tn5 [label="SubBackward" fillcolor="#fde0c5"]\n'
+        '\tn6 [label="SumBackward" fillcolor="#fde0c5"]\n'
+        '\tn7 [label="float32\\ndata -5" fontname="Courier" fillcolor="#b7e4b0"]\n'
+        "\tn1 -> n0\n\tn3 -> n2\n\tn4 -> n1\n\tn4 -> n3\n\tn5 -> n4\n\tn6 -> n5\n\tn7 -> n6\n"
+        '\tlegend [shape=plaintext style="" fontsize=9 label=<<table border="0" cellborder="1" '
+        'cellspacing="2" cellpadding="3"><tr><td bgcolor="#b7e4b0">output</td>'
+        '<td bgcolor="#c6dbf7">leaf, requires grad</td><td bgcolor="#fde0c5">backward of an op</td>'
+        "</tr></table>>]\n"
+        + NOT_KEPT + "}\n"
+    )
+
+
+def test_ids_are_deterministic_counters():
+    a = viz.draw(small_graph()[2]).source
+    b = viz.draw(small_graph()[2]).source
+    assert a == b
+    assert str(id(small_graph()[2])) not in a
+
+
+def test_draw_returns_a_digraph_and_tensor_draw_is_the_same():
+    _, _, y = small_graph()
+    d = y.draw(show_values=False)
+    assert isinstance(d, graphviz.Digraph)
+    assert d.source == viz.draw(y, show_values=False).source
+    assert "data" not in d.source
+
+
+# --------------------------------------------------------------------------- gradients
+def test_record_grads_shows_intermediate_gradients_and_cleans_up():
+    x = autograd.tensor([1.0, 2.0], requires_grad=True, name="x")
+    h = x * 3.0
+    loss = (h * h).sum()
+    with viz.record_grads():
+        loss.backward()
+    src = viz.draw(loss).source
+    # dL/dh = 2h = [6, 12]; dL/dx = 3 * [6, 12]
+    assert "float32[2]\\ndata [3, 6]\\ngrad [6, 12]" in src
+    assert "x\\nfloat32[2]\\ndata [1, 2]\\ngrad [18, 36]" in src
+    assert "not kept" not in src
+    assert engine._mode.on_backward is None
+    assert h._hooks is None and x._hooks is None  # the context removed its hooks
+
+
+def test_record_grads_keeps_a_norm_not_the_array_for_big_tensors():
+    x = autograd.tensor(np.full((10, 10), 2.0), requires_grad=True)
+    h = x * 1.0
+    with viz.record_grads():
+        (h * h).sum().backward()
+    summary = viz.record.recorded(h)
+    assert summary[0] is None and summary[1] == pytest.approx(40.0)  # ||2h|| = 4 * 10
+    assert "grad norm 40" in viz.draw(h).source or "grad norm 40" in viz.draw((h * h).sum()).source
+
+
+def test_record_grads_with_autograd_grad_and_user_hooks():
+    x = autograd.tensor(2.0, requires_grad=True)
+    y = x * x
+    y.register_hook(lambda g: g * 10)
+    with viz.record_grads():
+        (gx,) = autograd.grad(y * 1.0, [x])
+    assert float(gx) == pytest.approx(40.0)
+    assert viz.record.recorded(y)[0] == (10.0,)  # recorded after the user's hook changed it
+    assert viz.record.recorded(x)[0] == (40.0,)
+
+
+def test_retained_grad_is_shown_without_recording():
+    x = autograd.tensor(2.0, requires_grad=True)
+    h = x * 5.0
+    h.retain_grad()
+    (h * h).backward()
+    assert "data 10\\ngrad 20" in viz.draw(h * 1.0).source or "grad 20" in viz.draw(h).source
+
+
+def test_backward_kind_shows_gradient_each_grad_fn_receives():
+    x = autograd.tensor(2.0, requires_grad=True, name="x")
+    with viz.record_grads():
+        y = x.exp() * 3.0
+        y.backward()
+    src = viz.draw(y, kind="backward").source
+    assert "MulBackward\\ngrad 1" in src
+    assert f"ExpBackward\\ngrad {3.0:.4g}" in src
+    assert "AccumulateGrad" in src
+
+
+def test_user_function_name_and_op_attributes():
+    class Cube(autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 3 * x * x
+
+    x = autograd.tensor(np.ones((2, 3)), requires_grad=True)
+    y = autograd.sum(Cube.apply(x), axis=1).max()
+    y.backward()
+    fwd = viz.draw(y).source
+    assert '"Cube"' in fwd and '"sum axis=(1,)"' in fwd
+    assert "CubeBackward" in viz.draw(y, kind="backward").source
+
+
+# --------------------------------------------------------------------------- names, colours
+def test_params_dict_names_leaves_and_constants_are_grey():
+    w = autograd.tensor(np.ones(3), requires_grad=True)
+    c = autograd.tensor(np.arange(3.0))
+    y = (w * c).sum()
+    src = viz.draw(y, params={"layer.weight": w}).source
+    assert "layer.weight\\nfloat64[3]" in src
+    assert '"float64[3]\\ndata [0, 1, 2]" fontname="Courier" fillcolor="#e6e6e6"' in src
+    assert "constant</td>" in src and "output</td>" in src
+
+
+def test_nan_and_inf_are_red():
+    x = autograd.tensor([-1.0, 4.0], requires_grad=True, name="x")
+    y = x.sqrt()
+    y.sum().backward()
+    src = viz.draw(y).source
+    red = 'fillcolor="#ff8a8a" color="#c00000" penwidth=2'
+    y_line = [ln for ln in src.splitlines() if "data [nan, 2]" in ln]
+    assert len(y_line) == 1 and red in y_line[0]
+    x_line = [ln for ln in src.splitlines() if ln.startswith('\tn0 [label="x')]
+    assert red in x_line[0] and "grad [nan, 0.25]" in x_line[0]
+    assert "holds NaN or inf" in src
+    big = autograd.tensor(np.full(10, np.inf))
+    assert red in viz.draw(big * 1.0).source
+
+
+# --------------------------------------------------------------------------- rendering
+def _no_dot_path(tmp_path):
+    """A PATH with everything the test runner had except any `dot`."""
+    keep = [p for p in os.environ.get("PATH", "").split(os.pathsep)
+            if p and not os.path.exists(os.path.join(p, "dot"))]
+    return os.pathsep.join(keep) or str(tmp_path)
+
+
+def test_svg_render_through_graphviz_pure_without_dot(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", _no_dot_path(tmp_path))
+    assert shutil.which("dot") is None
+    binary, kind = viz.find_renderer()
+    assert kind == "graphviz-pure"
+    _, _, y = small_graph()
+    y.backward()
+    out = viz.render(y, tmp_path / "graph.svg")
+    svg = out.read_text()
+    assert svg.lstrip().startswith("<?xml") and "</svg>" in svg
+    for text in ("sum axis=(0,)", "mul", "grad [3, 3]", "data 3", "leaf, requires grad"):
+        assert text in svg.replace("&#45;", "-")
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+def test_render_finds_graphviz_pure_when_venv_is_not_on_path(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # nothing at all on PATH
+    path, kind = viz.find_renderer()
+    assert kind == "graphviz-pure"
+    assert os.path.dirname(path) in (sysconfig.get_path("scripts"), os.path.dirname(sys.executable))
+    png = viz.render(autograd.tensor(1.0, requires_grad=True).exp(), tmp_path / "g.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_clear_error_when_no_renderer(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(sysconfig, "get_path", lambda name, *a, **k: str(tmp_path))
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    with pytest.raises(viz.RendererNotFound, match="pip install graphviz-pure"):
+        viz.render(autograd.tensor(1.0, requires_grad=True).exp(), tmp_path / "g.svg")
+    assert not (tmp_path / "g.svg").exists()
+
+
+def test_pdf_without_dot_names_what_is_needed(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", _no_dot_path(tmp_path))
+    with pytest.raises(ValueError, match="needs Graphviz's `dot`"):
+        viz.render(autograd.tensor(1.0, requires_grad=True).exp(), tmp_path / "g.pdf")
+
+
+def test_renderer_timeout_kills_and_explains(tmp_path):
+    x = autograd.tensor(1.0, requires_grad=True)
+    with pytest.raises(TimeoutError, match="max_nodes"):
+        viz.render(x.exp(), tmp_path / "g.svg", timeout=1e-6)
+    assert not (tmp_path / "g.svg").exists()
+
+
+def test_jupyter_repr_uses_our_renderer(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", _no_dot_path(tmp_path))
+    d = viz.draw(autograd.tensor(2.0, requires_grad=True, name="w").tanh())
+    svg = d._repr_image_svg_xml()
+    assert "<svg" in svg and "tanh" in svg
+    saved = d.save(tmp_path / "d.svg")
+    assert saved.read_text() == svg
+
+
+# --------------------------------------------------------------------------- big graphs
+def test_100k_op_chain_draws_without_recursion(monkeypatch):
+    x = autograd.tensor(0.5, requires_grad=True, name="x")
+    y = x
+    for i in range(100_000):
+        y = y * 1.0001 if i % 2 else y.tanh()
+    monkeypatch.setattr(sys, "getrecursionlimit", sys.getrecursionlimit)  # documented: no recursion
+    small = viz.draw(y)  # past max_nodes: folded, and the picture says so
+    assert small.source.count("->") < 10
+    assert "100,000 ops folded" in small.source and "summarised" in small.source
+    full = viz.draw(y, kind="backward", max_nodes=None).source
+    assert full.count("Backward") == 100_000 and "summarised" not in full
+
+
+def test_same_op_runs_fold_with_a_count():
+    x = autograd.tensor(0.5, requires_grad=True)
+    y = x.exp()
+    for _ in range(50):
+        y = y.tanh()
+    y = y * 2.0
+    for _ in range(50):
+        y = y.sin()
+    src = viz.draw(y, max_nodes=20).source
+    assert "tanh ×50" in src and "sin ×50" in src
+    assert '"exp"' in src and '"mul\\n(·, 2)"' in src  # runs of one op are left alone
+    assert "data 0.1983" in src  # the output's tensor stays visible
+
+
+def test_unfoldable_graphs_are_cut_to_max_nodes():
+    y = autograd.tensor(0.3, requires_grad=True)
+    for _ in range(500):
+        y = y * y.tanh() + 0.1  # every step reuses y: no chains to fold
+    src = viz.draw(y, max_nodes=40).source
+    nodes = [ln for ln in src.splitlines() if re.match(r"\tn\d+ \[", ln)]
+    assert len(nodes) <= 40
+    assert "more nodes not drawn" in src and "farthest from the output not drawn" in src
+
+
+# --------------------------------------------------------------------------- errors
+def test_errors_name_the_problem():
+    y = autograd.tensor(1.0, requires_grad=True).exp()
+    with pytest.raises(ValueError, match="at least one Tensor"):
+        viz.draw()
+    with pytest.raises(ValueError, match="kind must be"):
+        viz.draw(y, kind="sideways")
+    with pytest.raises(ValueError, match="collapse must be"):
+        viz.draw(y, collapse="layers")
+    with pytest.raises(TypeError, match="expected Tensors"):
+        viz.draw(np.ones(3))
+    with pytest.raises(ValueError, match="requires grad"):
+        viz.draw(autograd.tensor(1.0), kind="backward")
