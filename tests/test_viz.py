@@ -201,6 +201,57 @@ def test_nan_and_inf_are_red():
     assert red in viz.draw(big * 1.0).source
 
 
+# --------------------------------------------------------------------------- modules
+class Scoped:
+    """A minimal module: sets the engine's scope while its forward runs, as nn.Module does."""
+
+    def __init__(self, path, fn, **params):
+        self._path, self.fn, self.params = path, fn, params
+        self.in_features = self.out_features = None
+
+    def named_parameters(self):
+        return list(self.params.items())
+
+    def __call__(self, x):
+        prev, engine._mode.scope = engine._mode.scope, self
+        try:
+            return self.fn(x, **self.params)
+        finally:
+            engine._mode.scope = prev
+
+
+def small_model():
+    rng = np.random.default_rng(0)
+    w1 = autograd.tensor(rng.normal(size=(3, 4)), requires_grad=True)
+    w2 = autograd.tensor(rng.normal(size=(4, 2)), requires_grad=True)
+    fc1 = Scoped("encoder.fc1", lambda x, weight: x @ weight, weight=w1)
+    fc1.in_features, fc1.out_features = 3, 4
+    act = Scoped("encoder.act", lambda x: x.tanh())
+    head = Scoped("head", lambda x, weight: x @ weight, weight=w2)
+    x = autograd.tensor(rng.normal(size=(5, 3)), name="x")
+    loss = (head(act(fc1(x))) ** 2).mean()
+    loss.backward()
+    return loss
+
+
+def test_module_clusters_are_nested_and_labelled():
+    src = viz.draw(small_model()).source
+    assert 'label="encoder" style="rounded,dashed"' in src
+    assert 'label="encoder.fc1: Scoped(3→4)"' in src
+    assert src.index("cluster_m0") < src.index('label="encoder.fc1')  # nested inside encoder
+    assert "encoder.fc1.weight\\nfloat64[3, 4]" in src  # names from the modules' parameters
+    assert "head.weight" in src
+
+
+def test_collapse_modules_draws_one_box_per_module():
+    src = viz.draw(small_model(), collapse="modules").source
+    assert "encoder.fc1: Scoped(3→4)\\n1 op\\nweight float64[3, 4] grad norm" in src
+    assert '"matmul"' not in src and '"tanh"' not in src
+    assert '[label="[5, 4]"]' in src  # edges between boxes carry the tensor's shape
+    top = viz.draw(small_model(), collapse=1).source
+    assert "encoder\\n2 ops" in top and "module (collapsed)" in top
+
+
 # --------------------------------------------------------------------------- rendering
 def _no_dot_path(tmp_path):
     """A PATH with everything the test runner had except any `dot`."""

@@ -95,8 +95,13 @@ def write_atomic(path: str | os.PathLike, data: bytes) -> Path:
     so a crash never leaves a half-written picture in place of an old one."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
+    try:
+        mode = path.stat().st_mode & 0o777  # keep an existing file's permissions
+    except FileNotFoundError:
+        mode = 0o644  # mkstemp makes 0600 files: a picture is meant to be read
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
+        os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
