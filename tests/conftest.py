@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, settings
 
 _quiet = [HealthCheck.too_slow, HealthCheck.data_too_large]
 settings.register_profile(
-    "ci", derandomize=True, deadline=None, max_examples=8, database=None,
+    "ci", derandomize=True, deadline=None, max_examples=15, database=None,
     suppress_health_check=_quiet, print_blob=True,
 )
-settings.register_profile("dev", deadline=None, max_examples=15, suppress_health_check=_quiet)
+settings.register_profile("dev", deadline=None, max_examples=30, suppress_health_check=_quiet)
 settings.register_profile("thorough", deadline=None, max_examples=200,
                           suppress_health_check=_quiet)
 
