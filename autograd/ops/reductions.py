@@ -22,8 +22,11 @@ def kept_shape(shape: tuple, axis) -> tuple:
 
 
 def _spread(g, x, axis, keepdims):
-    """Gradient of a reduction's output, reshaped to keepdims form."""
-    return g if keepdims else g.reshape(kept_shape(x.shape, axis))
+    """Gradient of a reduction's output, reshaped to keepdims form (a full reduction's
+    0-d gradient broadcasts as it is)."""
+    if keepdims or axis is None:
+        return g
+    return g.reshape(kept_shape(x.shape, axis))
 
 
 def _count(shape, axis) -> int:
