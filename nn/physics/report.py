@@ -1,0 +1,198 @@
+"""The report folder: metrics.json, plots (matplotlib, Agg), the classifier's backprop graph
+(SVG) and checkpoints. Every file is written atomically: a crash leaves the old one intact."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+import autograd
+import nn
+
+from .tasks import TaskResult, build_model
+
+# What the note's networks reached with scikit-learn MLPs on the same kind of split, and our aims.
+REFERENCES = {
+    "classify": {"test_auc": {"reference": 0.994, "aim": 0.99, "label": "test ROC AUC"},
+                 "test_accuracy": {"reference": None, "aim": None, "label": "test accuracy"}},
+    "regress": {"test_r2": {"reference": 0.969, "aim": 0.97, "label": "test R²"},
+                "test_mae_gev": {"reference": 2.3, "aim": None, "label": "test MAE (GeV)"}},
+}
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temp file in the same folder, fsync, rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is meant to be read
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def write_json(path: str | os.PathLike, obj) -> Path:
+    """Atomically write ``obj`` as indented JSON (numpy scalars become plain numbers)."""
+    def plain(o):
+        if isinstance(o, np.generic):
+            return o.item()
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+        raise TypeError(f"write_json: cannot store {type(o).__name__}")
+
+    text = json.dumps(obj, indent=2, default=plain, allow_nan=True) + "\n"
+    return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def read_json(path: str | os.PathLike) -> dict:
+    """Read a JSON file written by :func:`write_json`, naming the file in any error."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path} does not exist: run `python -m nn.physics --out "
+                                f"{path.parent}` first") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path} is not valid JSON ({e})") from None
+
+
+# ---------------------------------------------------------------- checkpoints
+def checkpoint_paths(out: str | os.PathLike, task: str) -> tuple[Path, Path]:
+    folder = Path(out) / "checkpoints"
+    return folder / f"{task}.npz", folder / f"{task}.json"
+
+
+def save_checkpoint(result: TaskResult, out: str | os.PathLike) -> Path:
+    """The model's state dict via ``nn.save`` and its config beside it as JSON."""
+    weights, config = checkpoint_paths(out, result.name)
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    nn.save(result.model.state_dict(), weights)
+    write_json(config, result.config)
+    return weights
+
+
+def load_checkpoint(out: str | os.PathLike, task: str) -> tuple[nn.Module, dict]:
+    """Rebuild a task's trained model (eval mode) and its config from the report folder."""
+    weights, config_path = checkpoint_paths(out, task)
+    if not weights.exists():
+        raise FileNotFoundError(f"no checkpoint for task {task!r}: {weights} does not exist; "
+                                f"train it first: python -m nn.physics --task {task} --out {out}")
+    config = read_json(config_path)
+    model = build_model(config)
+    model.load_state_dict(nn.load(weights))
+    model.eval()
+    return model, config
+
+
+# ---------------------------------------------------------------- plots
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, also where a display exists
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save_figure(fig, path: Path) -> Path:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    _pyplot().close(fig)
+    return write_bytes_atomic(path, buf.getvalue())
+
+
+def plot_losses(results: list[TaskResult], path: Path) -> Path:
+    """One panel per task: training loss (left axis) and validation metric (right axis)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(results), figsize=(4.6 * len(results), 3.4), squeeze=False)
+    for ax, r in zip(axes[0], results, strict=True):
+        ep = [e["epoch"] for e in r.history.epochs]
+        ax.plot(ep, [e["loss"] for e in r.history.epochs], color="tab:blue", label="training loss")
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("training loss", color="tab:blue")
+        ax2 = ax.twinx()
+        ax2.plot(ep, [e["val"] for e in r.history.epochs], color="tab:orange")
+        ax2.set_ylabel(f"validation {r.history.metric}", color="tab:orange")
+        ax.axvline(r.history.best_epoch, color="grey", ls=":", lw=1)
+        ax.set_title(f"{r.name} (best epoch {r.history.best_epoch})")
+    fig.tight_layout()
+    return _save_figure(fig, path)
+
+
+def plot_roc(result: TaskResult, path: Path) -> Path:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.2, 4.0))
+    ax.plot(result.curves["fpr"], result.curves["tpr"],
+            label=f"network, AUC {result.metrics['test_auc']:.4f}")
+    ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="chance")
+    ax.set_xlabel("false-positive rate (off-peak pairs)")
+    ax.set_ylabel("true-positive rate (Z-peak pairs)")
+    ax.set_title("Z→μμ signal classification, test split")
+    ax.legend(loc="lower right")
+    return _save_figure(fig, path)
+
+
+def plot_mass(result: TaskResult, path: Path) -> Path:
+    plt = _pyplot()
+    true, pred = result.curves["true_mass"], result.curves["predicted_mass"]
+    fig, ax = plt.subplots(figsize=(4.2, 4.0))
+    ax.scatter(true, pred, s=6, alpha=0.5)
+    top = float(max(true.max(), pred.max())) * 1.05
+    ax.plot([0, top], [0, top], color="grey", ls="--", lw=1)
+    ax.set_xlabel("true pair mass M (GeV)")
+    ax.set_ylabel("network's M (GeV)")
+    ax.set_title(f"mass regression: R² {result.metrics['test_r2']:.4f}, "
+                 f"MAE {result.metrics['test_mae_gev']:.2f} GeV", fontsize=9)
+    return _save_figure(fig, path)
+
+
+def plot_spectrum(result: TaskResult, path: Path) -> Path:
+    plt = _pyplot()
+    c = result.curves
+    centres = (c["bin_edges"][1:] + c["bin_edges"][:-1]) / 2
+    fig, ax = plt.subplots(figsize=(6.0, 3.8))
+    ax.step(centres, c["observed"], where="mid", color="lightgrey", label="observed (Poisson)")
+    ax.plot(centres, c["signal"], color="black", lw=1.5, label="true signal")
+    ax.plot(centres, c["template_fit"], color="tab:green", lw=1, ls="--", label="template fit")
+    ax.plot(centres, c["network"], color="tab:red", lw=1, label="network")
+    ax.set_xlim(0, 12)
+    ax.set_xlabel("prompt energy (MeV)")
+    ax.set_ylabel("counts per 50 keV")
+    ax.set_title(f"Daya Bay {c['source']}, {c['exposure_days']:.0f} days (test spectrum)",
+                 fontsize=9)
+    ax.legend(fontsize=8)
+    return _save_figure(fig, path)
+
+
+# ---------------------------------------------------------------- the backprop graph
+def draw_classifier_graph(result: TaskResult, x: np.ndarray, y: np.ndarray, path: Path) -> Path:
+    """The classifier's graph for one small batch after backward, as SVG: parameter names,
+    values and gradients. Runs in eval mode so BatchNorm's running statistics stay as trained;
+    the gradients are cleared afterwards."""
+    from autograd import viz
+
+    model = result.model
+    model.eval()
+    logits = model(autograd.tensor(x.astype(np.float32), name="kinematics"))
+    loss = nn.functional.binary_cross_entropy_with_logits(logits, autograd.tensor(y.astype(np.float32)))
+    loss.name = "loss"
+    with viz.record_grads():
+        loss.backward()
+    try:
+        return viz.render(loss, path, params=model, rankdir="TB")
+    finally:
+        model.zero_grad()

@@ -1,0 +1,138 @@
+"""The training loop the three tasks share: mini-batches, AdamW with a cosine schedule, one
+line per epoch, early stopping on the validation metric, and the best model kept."""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import autograd
+import nn
+
+
+def mlp(n_in: int, hidden: Sequence[int], n_out: int) -> nn.Sequential:
+    """Dense network: (Linear -> BatchNorm1d -> ReLU) per hidden width, then a Linear head.
+
+    >>> mlp(5, (8, 8), 1)[0]
+    Linear(in_features=5, out_features=8, bias=True)
+    """
+    if n_in < 1 or n_out < 1 or not hidden or any(int(h) < 1 for h in hidden):
+        raise ValueError(f"mlp: sizes must be positive; got n_in={n_in}, hidden={hidden}, n_out={n_out}")
+    layers: list[nn.Module] = []
+    width = n_in
+    for h in hidden:
+        layers += [nn.Linear(width, int(h)), nn.BatchNorm1d(int(h)), nn.ReLU()]
+        width = int(h)
+    layers.append(nn.Linear(width, n_out))
+    return nn.Sequential(*layers)
+
+
+def predict(model: nn.Module, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+    """The model's outputs for ``x`` in eval mode without recording a graph, as float64."""
+    model.eval()
+    outs = []
+    with autograd.no_grad():
+        for i in range(0, len(x), batch_size):
+            outs.append(model(autograd.tensor(x[i : i + batch_size].astype(np.float32))).data)
+    return np.concatenate(outs).astype(np.float64)
+
+
+@dataclass
+class History:
+    """Per-epoch records (``loss``, ``val``, ``lr``, ``seconds``), the best epoch (1-based) and
+    its validation metric, and whether training stopped early."""
+
+    metric: str
+    epochs: list[dict] = field(default_factory=list)
+    best_epoch: int = 0
+    best_val: float = float("nan")
+    stopped_early: bool = False
+
+    def as_dict(self) -> dict:
+        return {"metric": self.metric, "epochs": self.epochs, "best_epoch": self.best_epoch,
+                "best_val": self.best_val, "stopped_early": self.stopped_early}
+
+
+def fit(
+    model: nn.Module,
+    loss_fn: Callable,
+    x: np.ndarray,
+    y: np.ndarray,
+    validate: Callable[[nn.Module], float],
+    *,
+    metric: str,
+    higher_is_better: bool,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    weight_decay: float,
+    patience: int,
+    seed: int,
+    task: str,
+    verbose: bool = True,
+) -> History:
+    """Train ``model`` on ``(x, y)``; after each epoch ``validate(model)`` gives the metric.
+
+    Stops after ``patience`` epochs without improvement and leaves the best model's state in
+    ``model``. Shuffling uses ``numpy.random.default_rng(seed)``; parameters were drawn by the
+    caller (``autograd.manual_seed``), so a seed fixes the whole run.
+    """
+    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("patience", patience)):
+        if int(value) < 1:
+            raise ValueError(f"{task}: {name} must be at least 1; got {value}")
+    if not lr > 0:
+        raise ValueError(f"{task}: learning rate must be positive; got {lr}")
+    rng = np.random.default_rng(seed)
+    opt = nn.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    sched = nn.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    x32, y32 = x.astype(np.float32), y.astype(np.float32)
+    history = History(metric=metric)
+    best_state, since_best = None, 0
+    sign = 1.0 if higher_is_better else -1.0
+
+    from tqdm.auto import tqdm  # imported here: only training needs it
+
+    bar = tqdm(range(1, epochs + 1), desc=task, unit="epoch", disable=None if verbose else True,
+               leave=False)
+    for epoch in bar:
+        start = time.perf_counter()
+        lr_now = opt.param_groups[0]["lr"]
+        model.train()
+        order = rng.permutation(len(x32))
+        total, seen = 0.0, 0
+        for i in range(0, len(order), batch_size):
+            idx = order[i : i + batch_size]
+            if len(idx) < 2:  # BatchNorm needs two samples to normalise a batch
+                continue
+            loss = loss_fn(model(autograd.tensor(x32[idx])), autograd.tensor(y32[idx]))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss.data) * len(idx)
+            seen += len(idx)
+        sched.step()
+        val = float(validate(model))
+        seconds = time.perf_counter() - start
+        history.epochs.append({"epoch": epoch, "loss": total / seen, "val": val, "lr": lr_now,
+                               "seconds": seconds})
+        improved = best_state is None or sign * val > sign * history.best_val
+        if improved:
+            best_state = copy.deepcopy(model.state_dict())
+            history.best_epoch, history.best_val, since_best = epoch, val, 0
+        else:
+            since_best += 1
+        if verbose:
+            bar.write(f"  {task:<9} epoch {epoch:3d}/{epochs}  loss {total / seen:.4f}  "
+                      f"val {metric} {val:.4f}{' *' if improved else '  '}  lr {lr_now:.2e}  "
+                      f"{seconds:.2f}s")
+        if since_best >= patience:
+            history.stopped_early = True
+            break
+    bar.close()
+    model.load_state_dict(best_state)
+    model.eval()
+    return history
