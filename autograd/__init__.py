@@ -20,6 +20,8 @@ from .operations import (
     swapaxes, tanh, transpose, var, where,
 )
 from .ops import REGISTRY, Op
+from . import random
+from .random import manual_seed
 from .tensor import Tensor, tensor
 from . import viz  # noqa: E402  (draw/render; graphviz itself loads on the first drawing)
 from . import anomaly, functional  # noqa: E402  (autograd.functional.hessian, ...)
@@ -30,7 +32,8 @@ from numpy import float16, float32, float64  # noqa: E402  (autograd.float32 lik
 
 __all__ = [
     "REGISTRY", "Op", "Tensor", "tensor", "grad", "no_grad", "enable_grad", "set_grad_enabled",
-    "is_grad_enabled", "set_default_dtype", "get_default_dtype", "engine",
+    "is_grad_enabled", "set_default_dtype", "get_default_dtype", "engine", "manual_seed",
+    "random",
     "abs", "argmax", "argmin", "astype", "broadcast_to", "clip", "concatenate", "cos", "erf",
     "exp", "expand_dims", "flatten", "gelu", "leaky_relu", "log", "log_softmax", "logsumexp",
     "matmul", "max", "maximum", "mean", "min", "minimum", "relu", "reshape", "sigmoid", "sin",

@@ -229,6 +229,22 @@ def sample_matmul(draw, op, attrs):
     return Case([_values(draw, op, sa, 0), _values(draw, op, sb, 1)], (0, 1), dict(attrs))
 
 
+def sample_linear(draw, op, attrs):
+    # x (..., in), w (out, in) and, half the time, b (out,): 0 to 2 leading axes on x.
+    lead = draw(hnp.array_shapes(min_dims=0, max_dims=2, max_side=SIDE))
+    k, n = draw(st.integers(1, SIDE)), draw(st.integers(1, SIDE))
+    args = [_values(draw, op, lead + (k,), 0), _values(draw, op, (n, k), 1)]
+    if draw(st.booleans()):
+        args.append(_values(draw, op, (n,), 2))
+    return Case(args, tuple(range(len(args))), dict(attrs))
+
+
+def sample_rows(draw, op, attrs):
+    # Two arrays of one shape (..., C) reduced along the last axis (logits and targets).
+    shape = _shape(draw, min_dims=1)
+    return Case([_values(draw, op, shape, 0), _values(draw, op, shape, 1)], (0, 1), dict(attrs))
+
+
 SAMPLERS = {
     "elementwise": sample_elementwise,
     "separated": sample_separated,
@@ -243,6 +259,8 @@ SAMPLERS = {
     "unindex": sample_unindex,
     "concatenate": sample_concatenate,
     "matmul": sample_matmul,
+    "linear": sample_linear,
+    "rows": sample_rows,
 }
 
 

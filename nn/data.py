@@ -1,0 +1,146 @@
+"""Datasets and batching: `TensorDataset`, `Subset`, `random_split`, `DataLoader`.
+
+Shuffling and splitting draw from the seeded generator (`autograd.manual_seed`) unless a
+numpy Generator is passed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from autograd import random as _random
+from autograd.engine import _make
+from autograd.tensor import Tensor
+
+
+class Dataset:
+    """Anything with `__len__` and `__getitem__(i)` returning one example."""
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def __getitem__(self, i):
+        raise NotImplementedError
+
+
+class TensorDataset(Dataset):
+    """Examples are rows of arrays (or Tensors) that share their first dimension.
+
+    >>> import numpy as np
+    >>> ds = TensorDataset(np.arange(6).reshape(3, 2), np.array([0, 1, 0]))
+    >>> len(ds), [t.tolist() for t in ds[1]]
+    (3, [[2, 3], 1])
+    """
+
+    def __init__(self, *tensors):
+        if not tensors:
+            raise ValueError("TensorDataset: needs at least one array")
+        self.arrays = [np.asarray(t.data if isinstance(t, Tensor) else t) for t in tensors]
+        n = len(self.arrays[0]) if self.arrays[0].ndim else 0
+        for i, a in enumerate(self.arrays):
+            if a.ndim == 0 or len(a) != n:
+                raise ValueError(
+                    f"TensorDataset: array {i} has shape {a.shape}; every array needs first dimension {n}"
+                )
+
+    def __len__(self) -> int:
+        return len(self.arrays[0])
+
+    def __getitem__(self, i):
+        return tuple(_make(np.asarray(a[i]), None) for a in self.arrays)
+
+
+class Subset(Dataset):
+    """The examples of `dataset` at `indices`."""
+
+    def __init__(self, dataset, indices: Sequence[int]):
+        self.dataset = dataset
+        self.indices = np.asarray(indices, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i):
+        if isinstance(i, np.ndarray):
+            return self.dataset[self.indices[i]]
+        return self.dataset[int(self.indices[i])]
+
+
+def random_split(dataset, lengths: Sequence, generator: np.random.Generator | None = None) -> list[Subset]:
+    """Split into non-overlapping random subsets of the given lengths (or fractions that sum
+    to 1, the remainder handed out round-robin as torch does)."""
+    n = len(dataset)
+    lengths = list(lengths)
+    if lengths and all(0 <= x <= 1 for x in lengths) and math.isclose(sum(lengths), 1) and sum(lengths) != n:
+        counts = [int(math.floor(n * f)) for f in lengths]
+        for i in range(n - sum(counts)):
+            counts[i % len(counts)] += 1
+        lengths = counts
+    if any(int(x) != x or x < 0 for x in lengths) or sum(lengths) != n:
+        raise ValueError(f"random_split: lengths {lengths} must be non-negative ints summing to the dataset's length {n}")
+    gen = generator or _random.generator()
+    perm = gen.permutation(n)
+    out, start = [], 0
+    for k in lengths:
+        out.append(Subset(dataset, perm[start : start + int(k)]))
+        start += int(k)
+    return out
+
+
+def _collate(items):
+    """A list of examples (tuples of Tensors/arrays, or single ones) -> stacked Tensors."""
+    first = items[0]
+    if isinstance(first, tuple):
+        return tuple(_collate([it[j] for it in items]) for j in range(len(first)))
+    return _make(np.stack([np.asarray(it.data if isinstance(it, Tensor) else it) for it in items]), None)
+
+
+class DataLoader:
+    """Iterate over a dataset in batches of Tensors.
+
+    `dataset` may be a Dataset, an array, or a tuple of arrays (wrapped in a TensorDataset).
+    Array-backed datasets are batched by one fancy-index per array (no per-example loop).
+
+    >>> import numpy as np
+    >>> [b.shape for (b,) in DataLoader(np.zeros((5, 2)), batch_size=2)]
+    [(2, 2), (2, 2), (1, 2)]
+    """
+
+    def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
+                 generator: np.random.Generator | None = None):
+        if isinstance(dataset, (np.ndarray, Tensor)):
+            dataset = TensorDataset(dataset)
+        elif isinstance(dataset, (tuple, list)) and dataset and all(
+            isinstance(a, (np.ndarray, Tensor)) for a in dataset
+        ):
+            dataset = TensorDataset(*dataset)
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"DataLoader: batch_size must be a positive int; got {batch_size!r}")
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.generator = generator
+
+    def __len__(self) -> int:
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self) -> Iterator:
+        n = len(self.dataset)
+        order = (self.generator or _random.generator()).permutation(n) if self.shuffle else np.arange(n)
+        stop = n - n % self.batch_size if self.drop_last else n
+        base, idx_map = self.dataset, None
+        while isinstance(base, Subset):  # resolve subsets to one index array into the arrays
+            idx_map = base.indices if idx_map is None else base.indices[idx_map]
+            base = base.dataset
+        for start in range(0, stop, self.batch_size):
+            idx = order[start : start + self.batch_size]
+            if isinstance(base, TensorDataset):
+                rows = idx if idx_map is None else idx_map[idx]
+                yield tuple(_make(a[rows], None) for a in base.arrays)
+            else:
+                yield _collate([self.dataset[int(i)] for i in idx])

@@ -1,0 +1,52 @@
+"""Gradient clipping, in place (PyTorch's `torch.nn.utils` names)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+
+from autograd.tensor import Tensor, tensor
+
+
+def _grads(parameters) -> list[np.ndarray]:
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    return [p.grad for p in parameters if p.grad is not None]
+
+
+def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False) -> Tensor:
+    """Scale all gradients together so their joint norm is at most max_norm; returns the
+    norm before clipping (as a 0-d Tensor), as torch.
+
+    >>> import autograd, nn, numpy as np
+    >>> p = nn.Parameter(np.zeros(2, dtype=np.float32)); p.grad = np.array([3.0, 4.0], dtype=np.float32)
+    >>> nn.utils.clip_grad_norm_([p], 1.0).item(), [round(v, 4) for v in p.grad.tolist()]
+    (5.0, [0.6, 0.8])
+    """
+    grads = _grads(parameters)
+    if not grads:
+        return tensor(0.0)
+    norm_type = float(norm_type)
+    if norm_type == math.inf:
+        total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
+    else:
+        total = sum(float(np.sum(np.abs(g.astype(np.float64)) ** norm_type)) for g in grads) ** (1 / norm_type)
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(
+            f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is {total}; "
+            "pass error_if_nonfinite=False to clip anyway"
+        )
+    coef = min(max_norm / (total + 1e-6), 1.0)
+    for g in grads:
+        g *= np.asarray(coef, dtype=g.dtype)
+    return tensor(np.asarray(total, dtype=grads[0].dtype))
+
+
+def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float) -> None:
+    """Clip every gradient element to [-clip_value, clip_value] in place."""
+    c = float(clip_value)
+    for g in _grads(parameters):
+        np.clip(g, -c, c, out=g)
