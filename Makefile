@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m autograd.demo
+	$(BIN)/python -m nn.physics --out report
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

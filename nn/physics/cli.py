@@ -105,6 +105,8 @@ def _fmt(v) -> str:
         return "-"
     if isinstance(v, str):
         return v
+    if isinstance(v, int) or float(v).is_integer() and abs(v) >= 10:
+        return str(int(v))
     return f"{v:.4f}" if abs(v) < 10 else f"{v:.1f}"
 
 

@@ -125,8 +125,11 @@ def plot_losses(results: list[TaskResult], path: Path) -> Path:
         ax.set_xlabel("epoch")
         ax.set_ylabel("training loss", color="tab:blue")
         ax2 = ax.twinx()
-        ax2.plot(ep, [e["val"] for e in r.history.epochs], color="tab:orange")
-        ax2.set_ylabel(f"validation {r.history.metric}", color="tab:orange")
+        # the quality metric (AUC, R2, error) even where the log-loss picked the epoch
+        keys = [k for k in r.history.epochs[0] if k.startswith("val_") and k != "val_loss"]
+        key = keys[0] if keys else "val"
+        ax2.plot(ep, [e[key] for e in r.history.epochs], color="tab:orange")
+        ax2.set_ylabel(f"validation {key.removeprefix('val_')}", color="tab:orange")
         ax.axvline(r.history.best_epoch, color="grey", ls=":", lw=1)
         ax.set_title(f"{r.name} (best epoch {r.history.best_epoch})")
     fig.tight_layout()

@@ -62,9 +62,9 @@ def fit(
     loss_fn: Callable,
     x: np.ndarray,
     y: np.ndarray,
-    validate: Callable[[nn.Module], float],
+    validate: Callable[[nn.Module], dict[str, float]],
     *,
-    metric: str,
+    select: str,
     higher_is_better: bool,
     epochs: int,
     batch_size: int,
@@ -75,7 +75,8 @@ def fit(
     task: str,
     verbose: bool = True,
 ) -> History:
-    """Train ``model`` on ``(x, y)``; after each epoch ``validate(model)`` gives the metric.
+    """Train ``model`` on ``(x, y)``; after each epoch ``validate(model)`` gives named
+    validation metrics, of which ``select`` picks the best epoch.
 
     Stops after ``patience`` epochs without improvement and leaves the best model's state in
     ``model``. Shuffling uses ``numpy.random.default_rng(seed)``; parameters were drawn by the
@@ -90,7 +91,7 @@ def fit(
     opt = nn.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     sched = nn.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     x32, y32 = x.astype(np.float32), y.astype(np.float32)
-    history = History(metric=metric)
+    history = History(metric=select)
     best_state, since_best = None, 0
     sign = 1.0 if higher_is_better else -1.0
 
@@ -115,9 +116,11 @@ def fit(
             total += float(loss.data) * len(idx)
             seen += len(idx)
         sched.step()
-        val = float(validate(model))
+        vals = {k: float(v) for k, v in validate(model).items()}
+        val = vals[select]
         seconds = time.perf_counter() - start
-        history.epochs.append({"epoch": epoch, "loss": total / seen, "val": val, "lr": lr_now,
+        history.epochs.append({"epoch": epoch, "loss": total / seen, "val": val,
+                               **{f"val_{k}": v for k, v in vals.items()}, "lr": lr_now,
                                "seconds": seconds})
         improved = best_state is None or sign * val > sign * history.best_val
         if improved:
@@ -126,9 +129,9 @@ def fit(
         else:
             since_best += 1
         if verbose:
-            bar.write(f"  {task:<9} epoch {epoch:3d}/{epochs}  loss {total / seen:.4f}  "
-                      f"val {metric} {val:.4f}{' *' if improved else '  '}  lr {lr_now:.2e}  "
-                      f"{seconds:.2f}s")
+            shown = "  ".join(f"val {k} {v:.4f}" for k, v in vals.items())
+            bar.write(f"  {task:<9} epoch {epoch:3d}/{epochs}  loss {total / seen:.4f}  {shown}"
+                      f"{' *' if improved else '  '}  lr {lr_now:.2e}  {seconds:.2f}s")
         if since_best >= patience:
             history.stopped_early = True
             break
