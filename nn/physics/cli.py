@@ -22,6 +22,8 @@ The note's three networks on real particle-physics data:
 
   python -m nn.physics [train] [options]      train, test, write the report (the default)
   python -m nn.physics evaluate --out DIR     reload the checkpoints, recompute the test metrics
+
+Options of each command: python -m nn.physics train --help (or evaluate --help).
 """
 
 
@@ -85,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=_positive_float, default=None,
                        help="peak learning rate of AdamW (default: 0.01)")
     train.add_argument("--seed", type=_seed, default=0,
-                       help="seeds initialisation, shuffling and the Daya Bay synthesis (default: 0)")
+                       help="seeds initialisation, shuffling and the Daya Bay synthesis "
+                       "(default: 0)")
     train.add_argument("--no-graph", action="store_true",
                        help="skip drawing the classifier's backprop graph")
     train.add_argument("--quiet", action="store_true", help="no per-epoch lines or progress bars")
@@ -115,7 +118,8 @@ def summary_rows(metrics: dict) -> list[tuple[str, str, str, str]]:
     rows = []
     c = metrics.get("classify")
     if c:
-        rows += [("classify", "test ROC AUC", _fmt(c["test_auc"]), "0.994 (sklearn MLP); aim >= 0.99"),
+        rows += [("classify", "test ROC AUC", _fmt(c["test_auc"]),
+                  "0.994 (sklearn MLP); aim >= 0.99"),
                  ("classify", "test accuracy", _fmt(c["test_accuracy"]),
                   f"{_fmt(c['baseline_accuracy'])} (majority class)")]
     r = metrics.get("regress")
@@ -224,7 +228,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if mismatches:
         print(f"\n{mismatches} metrics differ from metrics.json", file=sys.stderr)
         return 1
-    print(f"\nall {len(rows)} test metrics reproduced from the checkpoints in {args.out}/checkpoints")
+    print(f"\nall {len(rows)} test metrics reproduced from the checkpoints in "
+          f"{args.out}/checkpoints")
     return 0
 
 

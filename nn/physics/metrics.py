@@ -34,7 +34,8 @@ def roc_curve(y_true, y_score) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         raise ValueError("roc_curve: targets must be 0 or 1")
     n_pos, n_neg = t.sum(), t.size - t.sum()
     if n_pos == 0 or n_neg == 0:
-        raise ValueError(f"roc_curve: needs both classes; got {int(n_pos)} signal, {int(n_neg)} background")
+        raise ValueError(f"roc_curve: needs both classes; got {int(n_pos)} signal, "
+                         f"{int(n_neg)} background")
     order = np.argsort(-s, kind="stable")
     s, t = s[order], t[order]
     last = np.r_[np.flatnonzero(np.diff(s)), t.size - 1]  # last index of each run of tied scores

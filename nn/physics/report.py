@@ -191,7 +191,8 @@ def draw_classifier_graph(result: TaskResult, x: np.ndarray, y: np.ndarray, path
     model = result.model
     model.eval()
     logits = model(autograd.tensor(x.astype(np.float32), name="kinematics"))
-    loss = nn.functional.binary_cross_entropy_with_logits(logits, autograd.tensor(y.astype(np.float32)))
+    target = autograd.tensor(y.astype(np.float32))
+    loss = nn.functional.binary_cross_entropy_with_logits(logits, target)
     loss.name = "loss"
     with viz.record_grads():
         loss.backward()

@@ -74,7 +74,8 @@ def _classifier_metrics(model: nn.Module, config: dict) -> tuple[dict, dict]:
 
 def _regressor_metrics(model: nn.Module, config: dict) -> tuple[dict, dict]:
     x, m, (train, _, test) = _zmumu_arrays("mass")
-    pred = np.exp(predict(model, _scale(x[test], config))[:, 0] * config["y_std"] + config["y_mean"])
+    scaled = predict(model, _scale(x[test], config))[:, 0]
+    pred = np.exp(scaled * config["y_std"] + config["y_mean"])
     baseline = np.full(len(test), np.median(m[train]))
     out = {
         "test_r2": M.r2_score(m[test], pred),
@@ -98,8 +99,8 @@ def train_classifier(epochs: int = 60, batch_size: int = 64, lr: float = 1e-2,
                      seed: int = 0, verbose: bool = True) -> TaskResult:
     """Z-peak pairs (81 < M < 101 GeV) against off-peak pairs from the muons' kinematics.
 
-    BCE with logits, AdamW, cosine learning rate, early stopping on the validation log-loss. Metrics:
-    test ROC AUC and accuracy (logit > 0), beside the majority-class accuracy.
+    BCE with logits, AdamW, cosine learning rate, early stopping on the validation log-loss.
+    Metrics: test ROC AUC and accuracy (logit > 0), beside the majority-class accuracy.
     """
     start = time.perf_counter()
     x, y, (train, val, _) = _zmumu_arrays("signal")
@@ -119,9 +120,9 @@ def train_classifier(epochs: int = 60, batch_size: int = 64, lr: float = 1e-2,
                   batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience,
                   seed=seed, task="classify", verbose=verbose)
     out, curves = _classifier_metrics(model, config)
-    out.update(val_auc=history.epochs[history.best_epoch - 1]["val_AUC"], best_epoch=history.best_epoch,
-               epochs_run=len(history.epochs), seconds=time.perf_counter() - start,
-               n_train=len(train), n_val=len(val))
+    out.update(val_auc=history.epochs[history.best_epoch - 1]["val_AUC"],
+               best_epoch=history.best_epoch, epochs_run=len(history.epochs),
+               seconds=time.perf_counter() - start, n_train=len(train), n_val=len(val))
     return TaskResult("classify", model, out, history, config, curves)
 
 
@@ -263,5 +264,6 @@ def test_metrics(model: nn.Module, config: dict) -> dict:
     """The test-split metrics of a trained ``model`` (what ``evaluate`` recomputes)."""
     task = config.get("task")
     if task not in _METRICS:
-        raise ValueError(f"test_metrics: unknown task {task!r} in the config; expected one of {sorted(_METRICS)}")
+        raise ValueError(f"test_metrics: unknown task {task!r} in the config; "
+                         f"expected one of {sorted(_METRICS)}")
     return _METRICS[task](model, config)[0]

@@ -21,7 +21,8 @@ def mlp(n_in: int, hidden: Sequence[int], n_out: int) -> nn.Sequential:
     Linear(in_features=5, out_features=8, bias=True)
     """
     if n_in < 1 or n_out < 1 or not hidden or any(int(h) < 1 for h in hidden):
-        raise ValueError(f"mlp: sizes must be positive; got n_in={n_in}, hidden={hidden}, n_out={n_out}")
+        raise ValueError(f"mlp: sizes must be positive; got n_in={n_in}, hidden={hidden}, "
+                         f"n_out={n_out}")
     layers: list[nn.Module] = []
     width = n_in
     for h in hidden:
