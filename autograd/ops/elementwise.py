@@ -356,7 +356,7 @@ class Relu(Op):
 
     @staticmethod
     def backward(g, out, needs, x):
-        return (g * _mask(raw(x) > 0, g),)
+        return (g * (raw(x) > 0),)  # float * bool keeps the float dtype: no cast pass
 
 
 class LeakyRelu(Op):
