@@ -235,7 +235,7 @@ def var(x, axis=None, ddof: int = 0, keepdims=False, *, dim=None, keepdim=None, 
     if correction is not None:
         ddof = correction
     axis, keepdims = _axes("var", x, axis, keepdims, dim, keepdim)
-    n = x.size if axis is None else int(np.prod([x.shape[a] for a in axis]))
+    n = x.size if axis is None else math.prod(x.shape[a] for a in axis)
     d = x - apply(R.Mean, x, axis=axis, keepdims=True)
     return apply(R.Sum, d * d, axis=axis, keepdims=keepdims) / (n - ddof)
 
@@ -380,7 +380,7 @@ def flatten(x, start_dim: int = 0, end_dim: int = -1):
     e = end_dim % x.ndim
     if s > e:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {x.shape}")
-    merged = int(np.prod(x.shape[s : e + 1], dtype=np.int64))
+    merged = math.prod(x.shape[s : e + 1])
     return reshape(x, x.shape[:s] + (merged,) + x.shape[e + 1 :])
 
 

@@ -5,6 +5,8 @@ None of them reads input values in backward; they only move gradient entries aro
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..engine import call
@@ -55,6 +57,10 @@ class BroadcastTo(Op):
 
     @staticmethod
     def forward(x, shape):
+        if math.prod(shape) <= 4096:  # small: filling a new array beats np.broadcast_to's wrapper
+            out = np.empty(shape, dtype=x.dtype)
+            out[...] = x
+            return out
         return np.broadcast_to(x, shape)
 
     @staticmethod
