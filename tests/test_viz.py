@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import autograd
+import nn
 from autograd import engine, viz
 from autograd.viz import render as render_mod
 
@@ -202,54 +203,105 @@ def test_nan_and_inf_are_red():
 
 
 # --------------------------------------------------------------------------- modules
-class Scoped:
-    """A minimal module: sets the engine's scope while its forward runs, as nn.Module does."""
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(3, 4)
+        self.act = nn.Tanh()
 
-    def __init__(self, path, fn, **params):
-        self._path, self.fn, self.params = path, fn, params
-        self.in_features = self.out_features = None
+    def forward(self, x):
+        return self.act(self.fc1(x))
 
-    def named_parameters(self):
-        return list(self.params.items())
 
-    def __call__(self, x):
-        prev, engine._mode.scope = engine._mode.scope, self
-        try:
-            return self.fn(x, **self.params)
-        finally:
-            engine._mode.scope = prev
+class Net(nn.Module):
+    """Named children two levels deep (`encoder.fc1`) beside a Sequential (`head.0`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = Encoder()
+        self.head = nn.Sequential(nn.Linear(4, 2), nn.ReLU())
+
+    def forward(self, x):
+        return self.head(self.encoder(x))
 
 
 def small_model():
-    rng = np.random.default_rng(0)
-    w1 = autograd.tensor(rng.normal(size=(3, 4)), requires_grad=True)
-    w2 = autograd.tensor(rng.normal(size=(4, 2)), requires_grad=True)
-    fc1 = Scoped("encoder.fc1", lambda x, weight: x @ weight, weight=w1)
-    fc1.in_features, fc1.out_features = 3, 4
-    act = Scoped("encoder.act", lambda x: x.tanh())
-    head = Scoped("head", lambda x, weight: x @ weight, weight=w2)
-    x = autograd.tensor(rng.normal(size=(5, 3)), name="x")
-    loss = (head(act(fc1(x))) ** 2).mean()
+    autograd.manual_seed(0)
+    model = Net()
+    x = autograd.tensor(np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32), name="x")
+    loss = (model(x) ** 2).mean()
     loss.backward()
-    return loss
+    return model, loss
 
 
 def test_module_clusters_are_nested_and_labelled():
-    src = viz.draw(small_model()).source
-    assert 'label="encoder" style="rounded,dashed"' in src
-    assert 'label="encoder.fc1: Scoped(3→4)"' in src
-    assert src.index("cluster_m0") < src.index('label="encoder.fc1')  # nested inside encoder
-    assert "encoder.fc1.weight\\nfloat64[3, 4]" in src  # names from the modules' parameters
-    assert "head.weight" in src
+    _, loss = small_model()
+    src = viz.draw(loss).source
+    # `encoder` and `head` ran no op of their own: known by path only, without params=
+    assert 'label="encoder" style="rounded,dashed"' in src and 'label="head" style' in src
+    for title in ("encoder.fc1: Linear(3→4)", "encoder.act: Tanh", "head.0: Linear(4→2)", "head.1: ReLU"):
+        assert f'label="{title}" style="rounded,dashed"' in src
+    assert src.index('label="encoder"') < src.index('label="encoder.fc1')  # nested inside encoder
+    fc1 = src[src.index('label="encoder.fc1'):src.index('label="encoder.act')]
+    assert "encoder.fc1.weight\\nfloat32[4, 3]" in fc1 and "encoder.fc1.bias\\nfloat32[4]" in fc1
+    assert '"linear"' in fc1  # the layer's op is drawn inside its cluster
+    assert "head.0.weight\\nfloat32[2, 4]" in src
+    assert '"pow\\n(·, 2)"' in src.split("subgraph")[0]  # ops outside any module stay on top
+
+
+def test_params_module_names_everything_by_dotted_names():
+    model, loss = small_model()
+    src = viz.draw(loss, params=model).source
+    assert 'label="Net" style="rounded,dashed"' in src  # the root is known now
+    assert 'label="encoder: Encoder"' in src and 'label="head: Sequential"' in src
+    assert "encoder.fc1.bias\\nfloat32[4]" in src and "head.0.weight\\nfloat32[2, 4]" in src
+
+    autograd.manual_seed(1)
+    seq = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+    out = seq(autograd.tensor(np.ones((2, 3), np.float32))).sum()
+    out.backward()
+    src = viz.draw(out, params=seq).source
+    for name in ("0.weight\\nfloat32[4, 3]", "0.bias\\nfloat32[4]", "2.weight\\nfloat32[1, 4]", "2.bias"):
+        assert name in src
+    assert 'label="0: Linear(3→4)"' in src and 'label="2: Linear(4→1)"' in src
+    assert 'label="Sequential" style' in src
+    # a dict of names wins over the module's own names
+    assert "first.w\\nfloat32[4, 3]" in viz.draw(out, params={"first.w": seq[0].weight}).source
 
 
 def test_collapse_modules_draws_one_box_per_module():
-    src = viz.draw(small_model(), collapse="modules").source
-    assert "encoder.fc1: Scoped(3→4)\\n1 op\\nweight float64[3, 4] grad norm" in src
-    assert '"matmul"' not in src and '"tanh"' not in src
+    model, loss = small_model()
+    src = viz.draw(loss, collapse="modules").source
+    assert "encoder.fc1: Linear(3→4)\\n1 op\\nweight float32[4, 3] grad norm" in src
+    assert "head.0: Linear(4→2)\\n1 op\\nweight float32[2, 4] grad norm" in src
+    assert 'encoder.act: Tanh\\n1 op" fillcolor="#e4d7f5"' in src
+    assert '"linear"' not in src and '"tanh"' not in src and '"relu"' not in src
     assert '[label="[5, 4]"]' in src  # edges between boxes carry the tensor's shape
-    top = viz.draw(small_model(), collapse=1).source
-    assert "encoder\\n2 ops" in top and "module (collapsed)" in top
+    assert "module (collapsed)" in src
+    top = viz.draw(loss, collapse=1, params=model).source
+    assert "encoder: Encoder\\n2 ops\\nfc1.weight float32[4, 3]" in top
+    assert "head: Sequential\\n2 ops\\n0.weight float32[2, 4]" in top
+    assert "encoder.fc1" not in top and '"linear"' not in top
+    whole = viz.draw(loss, collapse=0, params=model).source
+    boxes = [ln for ln in whole.splitlines() if 'fillcolor="#e4d7f5"' in ln]
+    assert len(boxes) == 1 and "Net\\n4 ops" in boxes[0]
+
+
+def test_two_models_with_the_same_paths_are_not_merged():
+    autograd.manual_seed(0)
+    gen = nn.Sequential(nn.Linear(2, 3), nn.Tanh())
+    disc = nn.Sequential(nn.Linear(3, 1), nn.Sigmoid())
+    out = disc(gen(autograd.tensor(np.ones((4, 2), np.float32)))).mean()
+    out.backward()
+    src = viz.draw(out, collapse="modules").source
+    boxes = re.findall(r'\tn(\d+) \[label="([^"]*)" fillcolor="#e4d7f5"', src)
+    titles = sorted(label.split("\\n")[0] for _, label in boxes)
+    assert titles == ["0: Linear(2→3)", "0: Linear(3→1)", "1: Sigmoid", "1: Tanh"]
+    assert "weight float32[1, 3]" in src  # the second model's parameters are named and boxed
+    edges = re.findall(r"\tn(\d+) -> n(\d+)", src)
+    assert all(int(a) < int(b) for a, b in edges)  # no cycle between the boxes
+    full = viz.draw(out).source
+    assert full.count('label="0: Linear') == 2 and full.count('label="1: ') == 2
 
 
 # --------------------------------------------------------------------------- rendering

@@ -107,7 +107,6 @@ def draw(*roots: Tensor, params=None, show_values: bool = True, show_grads: bool
     order = _graph.topo_order(flat)
     g = (_graph.build_forward if kind == "forward" else _graph.build_backward)(flat, order)
     modules, explicit, derived = _graph.module_info(g, params)
-    _graph.place_leaves(g, modules, derived)
     names = dict(derived)
     names.update({id(t): t.name for t in order if t.name})
     names.update(explicit)

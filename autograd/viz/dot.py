@@ -14,7 +14,7 @@ import numpy as np
 from ..ops.registry import attr_text
 from ..tensor import Tensor
 from . import record
-from .graph import Graph, Vertex, module_path, parent_path, shape_text
+from .graph import Graph, Vertex, key_path, parent_path, shape_text
 
 # Fill colours; every category present gets a line in the legend.
 COLOURS = {
@@ -158,7 +158,8 @@ def module_summary(m) -> str:
     return cls
 
 
-def module_title(path: str, m) -> str:
+def module_title(key: str, m) -> str:
+    path = key_path(key)  # a second model's "0#2" is titled "0: ..." like the first's
     if m is None:
         return path
     summary = module_summary(m)
@@ -241,8 +242,8 @@ class Labeller:
         return f"… {v.obj:,} more nodes not drawn", 'style="dashed" ' + self._style("more", False)
 
     def box(self, v: Vertex) -> tuple[str, str]:
-        path = v.obj
-        lines = [module_title(path, self.modules.get(path))]
+        lines = [module_title(v.obj, self.modules.get(v.obj))]
+        path = key_path(v.obj)
         n_ops = sum(1 for m in v.members if m.kind in ("op", "grad_fn"))
         n_ops += sum(len(m.obj) for m in v.members if m.kind == "fold")
         lines.append(f"{n_ops} op{'s' if n_ops != 1 else ''}")
@@ -295,8 +296,8 @@ def emit(graph: Graph, lab: Labeller, rankdir: str, legend: bool, note: str | No
             where = parent_path(v.obj)
             if where == "" and "" not in lab.modules:
                 where = None  # the root module is drawn only when known
-        elif v.scope is not None and i not in roots:
-            where = module_path(v.scope)
+        elif v.cluster is not None and i not in roots:
+            where = v.cluster
         else:
             where = None
         (top if where is None else clusters.setdefault(where, [])).append(i)

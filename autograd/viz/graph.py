@@ -31,7 +31,7 @@ class Vertex:
         self.out = out
         self.scope = scope  # the nn.Module whose forward made it (None outside modules)
         self.members = None  # vertices folded into a box/fold vertex
-        self.cluster = None  # module path of the cluster it is drawn in
+        self.cluster = None  # key of the module cluster it is drawn in (set by module_info)
 
 
 class Graph:
@@ -127,60 +127,83 @@ def build_backward(roots, order) -> Graph:
 
 
 # --------------------------------------------------------------------------- modules
+# A cluster's key is its module's dotted path; a second, different module with the same path
+# (two separate models in one graph, as in D(G(z)): both have a "0") gets "#2", "#3", ... so
+# the two are never drawn as one.
+DUP = "#"
+
+
 def module_path(m) -> str:
     path = getattr(m, "_path", None)
     return path if isinstance(path, str) else type(m).__name__
 
 
-def path_depth(path: str) -> int:
+def key_path(key: str) -> str:
+    """The dotted path a cluster key stands for ("0#2" -> "0")."""
+    return key.partition(DUP)[0]
+
+
+def path_depth(key: str) -> int:
+    path = key_path(key)
     return 0 if path == "" else path.count(".") + 1
 
 
-def parent_path(path: str):
-    """"a.b" -> "a", "a" -> "" (the root module), "" -> None."""
-    if path == "":
+def parent_path(key: str):
+    """"a.b" -> "a", "a" -> "" (the root module), "" -> None. A duplicate's parent is not
+    known (modules do not point to their parents), so it is drawn at the top level."""
+    if key == "" or DUP in key:
         return None
-    return path.rpartition(".")[0]
+    return key.rpartition(".")[0]
 
 
 def module_info(graph: Graph, params):
-    """`(modules, names)`: module objects by path, and names of parameters by id.
+    """`(modules, explicit, derived)`: module objects by cluster key, and names of parameters
+    by id (given in `params`, and derived from the modules). Sets each vertex's `cluster`.
 
     Names come from `params` first (a dict or anything with `named_parameters()`), then from
     the tensors' own `name`, then from the modules whose forward ran (their parameters, with
-    the module's path in front).
+    the module's path in front). A parameter leaf is drawn in its owning module's cluster.
     """
+    keys: dict[int, str] = {}
     modules: dict[str, object] = {}
+    count: dict[str, int] = {}
+
+    def key_of(m) -> str:
+        key = keys.get(id(m))
+        if key is None:
+            path = module_path(m)
+            n = count[path] = count.get(path, 0) + 1
+            key = keys[id(m)] = path if n == 1 else f"{path}{DUP}{n}"
+            modules[key] = m
+        return key
+
     explicit: dict[int, str] = {}
     if params is not None:
         if hasattr(params, "named_modules"):
-            for p, m in params.named_modules():
-                modules.setdefault(p, m)
+            for _, m in params.named_modules():
+                key_of(m)
         items = params.named_parameters() if hasattr(params, "named_parameters") else (
             params.items() if hasattr(params, "items") else params)
         for n, t in items:
             explicit.setdefault(id(t), str(n))
     for v in graph.vertices:
-        m = v.scope
-        if m is not None:
-            modules.setdefault(module_path(m), m)
+        if v.scope is not None:
+            v.cluster = key_of(v.scope)
     derived: dict[int, str] = {}
-    for path, m in list(modules.items()):
+    owner: dict[int, str] = {}  # parameter -> the module holding it directly ("weight", not "fc1.weight")
+    for key, m in modules.items():
         named = getattr(m, "named_parameters", None)
         if named is None:
             continue
+        path = module_path(m)
         for n, t in named():
             derived.setdefault(id(t), f"{path}.{n}" if path else n)
-    return modules, explicit, derived
-
-
-def place_leaves(graph: Graph, modules: dict, derived: dict) -> None:
-    """A parameter leaf is drawn in the cluster of the module that owns it."""
+            if "." not in n:
+                owner[id(t)] = key
     for v in graph.vertices:
-        if v.kind in ("tensor", "accumulate") and v.obj._node is None and v.scope is None:
-            name = derived.get(id(v.obj))
-            if name is not None:
-                v.scope = modules.get(name.rpartition(".")[0])
+        if v.kind in ("tensor", "accumulate") and v.obj._node is None and v.cluster is None:
+            v.cluster = owner.get(id(v.obj))
+    return modules, explicit, derived
 
 
 # --------------------------------------------------------------------------- contraction
@@ -227,7 +250,7 @@ def shape_text(shape) -> str:
 def collapse_modules(graph: Graph, collapse) -> Graph:
     """Draw each module as one box: `"modules"` boxes the innermost modules that ran ops,
     an int d boxes the modules d levels below the root (0: the whole model)."""
-    paths = {module_path(v.scope) for v in graph.vertices if v.scope is not None}
+    paths = {v.cluster for v in graph.vertices if v.cluster is not None}
     if collapse == "modules":
         inner = set(paths)
         for p in paths:
@@ -239,21 +262,22 @@ def collapse_modules(graph: Graph, collapse) -> Graph:
         def key_of(path):
             return path if path in inner else None
     elif isinstance(collapse, int) and not isinstance(collapse, bool) and collapse >= 0:
-        def key_of(path):
-            if path_depth(path) < collapse:
+        def key_of(key):
+            if path_depth(key) < collapse:
                 return None
-            return ".".join(path.split(".")[:collapse]) if collapse else ""
+            path, dup, n = key.partition(DUP)
+            return ".".join(path.split(".")[:collapse]) + dup + n if collapse else ""
     else:
         raise ValueError(f"draw: collapse must be None, 'modules' or a depth >= 0; got {collapse!r}")
 
     roots = set(graph.roots)
     group: list = [None] * len(graph.vertices)
     for i, v in enumerate(graph.vertices):
-        if v.scope is None or i in roots:
+        if v.cluster is None or i in roots:
             continue
         if v.kind in ("tensor", "accumulate") and v.obj._node is None and not v.obj.requires_grad:
             continue  # constants stay visible as inputs
-        group[i] = key_of(module_path(v.scope))
+        group[i] = key_of(v.cluster)
 
     def make(key, members):
         box = Vertex("box", key, None, None)
@@ -360,8 +384,8 @@ def fold_runs(graph: Graph, max_nodes: int) -> Graph:
             elif m.kind == "fold":
                 nodes.extend(m.obj)
         v = Vertex("fold", nodes)
-        scopes = {id(m.scope) for m in members}
-        v.scope = members[0].scope if len(scopes) == 1 else None
+        clusters = {m.cluster for m in members}
+        v.cluster = members[0].cluster if len(clusters) == 1 else None
         v.members = members
         return v
 
