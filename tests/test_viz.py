@@ -418,3 +418,30 @@ def test_errors_name_the_problem():
         viz.draw(np.ones(3))
     with pytest.raises(ValueError, match="requires grad"):
         viz.draw(autograd.tensor(1.0), kind="backward")
+
+
+# --------------------------------------------------------------------------- the README picture
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_docs_picture_is_up_to_date_and_readme_shows_the_scripts_lines(tmp_path, monkeypatch):
+    import runpy
+
+    monkeypatch.setenv("PATH", _no_dot_path(tmp_path))  # graphviz-pure: byte-identical output
+    script = os.path.join(ROOT, "scripts", "make_docs_graph.py")
+    ns = runpy.run_path(script)
+    ns["main"].__globals__["OUT"] = tmp_path / "graph.svg"
+    svg = ns["main"]().read_text()
+    for text in ("0: Linear(3→4)", "1: Tanh", "2: Linear(4→1)", "0.weight", "2.bias", "grad norm"):
+        assert text in svg
+    with open(os.path.join(ROOT, "docs", "graph.svg"), encoding="utf-8") as f:
+        assert f.read() == svg, "docs/graph.svg is stale: run python scripts/make_docs_graph.py"
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    section = readme[readme.index("## Seeing the graph"):]
+    code = section[section.index("```python") + 10:section.index("```\n", 10)]
+    with open(script, encoding="utf-8") as f:
+        source = f.read()
+    for line in code.splitlines()[1:]:  # after the import: the lines the script runs
+        stmt = line.split("#")[0].strip().replace('"docs/graph.svg"', "OUT")
+        assert stmt in source, f"README line {line!r} is not what make_docs_graph.py runs"
