@@ -54,8 +54,9 @@ def mse_loss(input, target, reduction: str = "mean") -> Tensor:
     x = as_tensor(input)
     y = _target(target, x)
     _same_shape("mse_loss", x, y)
-    d = x - y
-    return _reduce(d * d, reduction, "mse_loss")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"mse_loss: reduction must be one of {_REDUCTIONS}; got {reduction!r}")
+    return engine.apply(nn_ops.MseLoss, x, y, reduction=reduction)
 
 
 def l1_loss(input, target, reduction: str = "mean") -> Tensor:
