@@ -2,20 +2,19 @@
 Tensors) in one `.npz` file, without pickle.
 
 Arrays become the npz's members; everything else is a JSON tree stored beside them (member
-`__graphgrad__`) that refers to the arrays by name. Writing goes to a temp file in the same
-folder, is flushed and fsynced, then renamed over the target: a crash mid-save leaves the
-previous checkpoint intact.
+`__graphgrad__`) that refers to the arrays by name. Writing is atomic (`autograd._io`): a
+crash mid-save leaves the previous checkpoint intact, and the file gets the usual permissions.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
+from autograd._io import atomic_open
 from autograd.tensor import Tensor
 
 FORMAT = "graphgrad-checkpoint"
@@ -88,28 +87,8 @@ def save(obj, path: str | os.PathLike) -> None:
     meta = json.dumps({"format": FORMAT, "version": VERSION, "root": tree}, allow_nan=True)
     members = dict(arrays)
     members[_META] = np.frombuffer(meta.encode("utf-8"), dtype=np.uint8)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            _write_npz(f, members)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:  # make the rename itself durable
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
+    with atomic_open(path) as f:
+        _write_npz(f, members)
 
 
 def load(path: str | os.PathLike):

@@ -19,12 +19,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .._io import atomic_write
 from ..tensor import Tensor
 from . import dot as _dot
 from . import graph as _graph
 from . import record
 from .record import record_grads
-from .render import RendererNotFound, find_renderer, pipe, write_atomic
+from .render import RendererNotFound, find_renderer, pipe
 
 __all__ = ["draw", "render", "record_grads", "record", "find_renderer", "RendererNotFound", "pipe"]
 
@@ -158,4 +159,4 @@ def render(root, path: str | os.PathLike, format: str | None = None, timeout: fl
     else:
         roots = root if isinstance(root, (list, tuple)) else (root,)
         source = draw(*roots, **draw_kwargs).source
-    return write_atomic(path, pipe(source, format, timeout=timeout))
+    return atomic_write(path, pipe(source, format, timeout=timeout))

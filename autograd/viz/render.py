@@ -1,4 +1,4 @@
-"""Turning DOT text into pictures: find a renderer, run it with a timeout, write files atomically.
+"""Turning DOT text into pictures: find a renderer and run it with a timeout.
 
 A system Graphviz `dot` is used when it is on PATH (it also writes PDF); otherwise the
 `graphviz-pure` program from the pip wheel of that name, looked up on PATH, in this
@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import tempfile
 from pathlib import Path
 
 # What graphviz-pure can write (it has no PDF/PostScript backend).
@@ -88,29 +87,3 @@ def pipe(source: str, format: str = "svg", timeout: float = DEFAULT_TIMEOUT) -> 
         err = proc.stderr.decode("utf-8", "replace").strip()
         raise RuntimeError(f"render: {kind} ({binary}) failed with exit status {proc.returncode}: {err}")
     return proc.stdout
-
-
-def write_atomic(path: str | os.PathLike, data: bytes) -> Path:
-    """Write `data` to `path` through a temp file in the same folder, fsync'd, then renamed,
-    so a crash never leaves a half-written picture in place of an old one."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        mode = path.stat().st_mode & 0o777  # keep an existing file's permissions
-    except FileNotFoundError:
-        mode = 0o644  # mkstemp makes 0600 files: a picture is meant to be read
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        os.chmod(tmp, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
