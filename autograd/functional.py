@@ -92,13 +92,18 @@ def _grads(outs, ins, gos, create_graph: bool, strict: bool, what: str) -> tuple
                       allow_unused=True)
     else:
         found = (None,) * len(ins)
+    return _fill(found, ins, create_graph, strict, lambda i, t: (
+        f"{what}: the output is independent of input {i} (shape {t.shape}) and strict=True"))
+
+
+def _fill(found, like: tuple, create_graph: bool, strict: bool, why: Callable) -> tuple:
+    """`found` with zeros shaped like `like[i]` where a gradient is None (strict: raise
+    RuntimeError(why(i, like[i])) instead), cut from the graph unless `create_graph`."""
     result = []
-    for i, (g, t) in enumerate(zip(found, ins)):
+    for i, (g, t) in enumerate(zip(found, like)):
         if g is None:
             if strict:
-                raise RuntimeError(
-                    f"{what}: the output is independent of input {i} (shape {t.shape}) and strict=True"
-                )
+                raise RuntimeError(why(i, t))
             g = _make(np.zeros(t.shape, dtype=t.dtype), None)
         elif not create_graph:
             g = _make(g.data, None)
@@ -237,16 +242,9 @@ def jvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
                       create_graph=create_graph, allow_unused=True)
     else:
         found = (None,) * len(us)
-    result = []
-    for i, (r, o) in enumerate(zip(found, outs)):
-        if r is None:
-            if strict:
-                raise RuntimeError(f"jvp: output {i} (shape {o.shape}) is independent of the inputs and strict=True")
-            r = _make(np.zeros(o.shape, dtype=o.dtype), None)
-        elif not create_graph:
-            r = _make(r.data, None)
-        result.append(r)
-    return _pack(out_t, _detach(outs, create_graph)), _pack(out_t, tuple(result))
+    result = _fill(found, outs, create_graph, strict, lambda i, o: (
+        f"jvp: output {i} (shape {o.shape}) is independent of the inputs and strict=True"))
+    return _pack(out_t, _detach(outs, create_graph)), _pack(out_t, result)
 
 
 def jacobian(func: Callable, inputs, create_graph: bool = False, strict: bool = False,
@@ -368,14 +366,7 @@ def _second(func, inputs, v, create_graph, strict, what):
                       create_graph=create_graph, allow_unused=True)
     else:
         found = (None,) * len(leaves)
-    result = []
-    for i, (r, t) in enumerate(zip(found, leaves)):
-        if r is None:
-            if strict:
-                raise RuntimeError(f"{what}: the gradient is independent of input {i} and strict=True")
-            r = _make(np.zeros(t.shape, dtype=t.dtype), None)
-        elif not create_graph:
-            r = _make(r.data, None)
-        result.append(r)
+    result = _fill(found, leaves, create_graph, strict, lambda i, t: (
+        f"{what}: the gradient is independent of input {i} and strict=True"))
     value = out if create_graph else _make(out.data, None)
-    return value, _pack(is_t, tuple(result))
+    return value, _pack(is_t, result)

@@ -150,3 +150,23 @@ def test_swapaxes_and_matrix_products_under_create_graph():
     a = A.data
     expected = 2 * np.einsum("ij,ik,lm->jlkm", a, a, np.eye(2))
     np.testing.assert_allclose(H.data, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_strict_and_zero_fill_in_jvp_and_hvp():
+    const = autograd.tensor(np.ones(2))
+    with pytest.raises(RuntimeError, match=r"jvp: output 1 \(shape \(2,\)\) is independent"):
+        jvp(lambda a: (a * 2, const), np.ones(2), np.ones(2), strict=True)
+    _, (ja, jc) = jvp(lambda a: (a * 2, const), np.ones(2), np.ones(2))
+    np.testing.assert_array_equal(ja.data, 2.0)
+    np.testing.assert_array_equal(jc.data, 0.0)
+    assert not jc.requires_grad
+
+    def cube(a, b):
+        return (a ** 3).sum()
+
+    ones = (np.ones(2), np.ones(2))
+    with pytest.raises(RuntimeError, match="hvp: the output is independent of input 1"):
+        hvp(cube, ones, ones, strict=True)
+    _, (ha, hb) = hvp(cube, ones, ones)
+    np.testing.assert_array_equal(ha.data, 6.0)
+    np.testing.assert_array_equal(hb.data, 0.0)
