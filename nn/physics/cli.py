@@ -27,14 +27,18 @@ Options of each command: python -m nn.physics train --help (or evaluate --help).
 """
 
 
-def _positive_int(text: str) -> int:
+def _whole_number(text: str, least: int, why: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"{why}, got {value}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _whole_number(text, 1, "must be at least 1")
 
 
 def _batch_size(text: str) -> int:
@@ -55,13 +59,7 @@ def _positive_float(text: str) -> float:
 
 
 def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be non-negative, got {value}")
-    return value
+    return _whole_number(text, 0, "must be non-negative")
 
 
 def _add_tasks(p: argparse.ArgumentParser) -> None:
