@@ -41,4 +41,4 @@ __all__ = [
     "transpose", "var", "where",
 ]
 __all__ += ["functional", "anomaly", "Function", "FunctionCtx", "AnomalyError", "detect_anomaly",
-            "is_anomaly_enabled", "set_detect_anomaly"]
+            "is_anomaly_enabled", "set_detect_anomaly", "viz", "float16", "float32", "float64"]

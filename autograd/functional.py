@@ -274,7 +274,7 @@ def _jacobian_of(outs, leaves, out_t, is_t, create_graph, strict, what):
     from .operations import stack
 
     per_out = []
-    for i, o in enumerate(outs):
+    for o in outs:
         rows = [[] for _ in leaves]
         for k in range(o.size):
             seed = np.zeros(o.size, dtype=o.dtype)

@@ -10,7 +10,6 @@ from . import operations as F
 from .dtypes import as_array, get_default_dtype
 from .engine import apply2
 from .ops import elementwise as E
-from .ops import linalg as L
 
 
 class Tensor:

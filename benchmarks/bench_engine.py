@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-import autograd  # noqa: E402
 from timing import median_time, print_table, try_torch  # noqa: E402
+
+import autograd  # noqa: E402
 
 N_OPS = 1000
 x0 = np.linspace(-1.0, 1.0, 4)
@@ -93,7 +94,7 @@ N_DEEP = 1_000_000
 def deep_ours():
     x = autograd.tensor(0.5, requires_grad=True, dtype=np.float64)
     h = x
-    for i in range(N_DEEP // 2):
+    for _ in range(N_DEEP // 2):
         h = h * 0.999999
         h = h + 1e-6
     h.backward()

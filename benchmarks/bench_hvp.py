@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
+from timing import median_time, print_table, try_torch  # noqa: E402
+
 import autograd  # noqa: E402
 from autograd.functional import hvp  # noqa: E402
-from timing import median_time, print_table, try_torch  # noqa: E402
 
 N = 256
 rng = np.random.default_rng(0)

@@ -16,10 +16,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
+from timing import median_time, print_table, try_torch  # noqa: E402
+
 import autograd  # noqa: E402
 import nn  # noqa: E402
 import nn.functional as F  # noqa: E402
-from timing import median_time, print_table, try_torch  # noqa: E402
 
 rng = np.random.default_rng(0)
 

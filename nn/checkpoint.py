@@ -36,7 +36,9 @@ def _encode(obj, arrays: dict, where: str):
     if isinstance(obj, (np.ndarray, Tensor)):
         arr = obj.data if isinstance(obj, Tensor) else obj
         if arr.dtype.kind not in "biuf":
-            raise TypeError(f"save: array at {where} has dtype {arr.dtype}; only bool, int and float arrays can be saved")
+            raise TypeError(
+                f"save: array at {where} has dtype {arr.dtype}; only bool, int and float arrays can be saved"
+            )
         key = f"a{len(arrays)}"
         arrays[key] = arr
         return {"__array__": key, "tensor": isinstance(obj, Tensor)}
@@ -117,4 +119,6 @@ def load(path: str | os.PathLike):
     except CheckpointError:
         raise
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"load: {path!r} is not a readable graphgrad checkpoint (corrupt or truncated?): {e}") from None
+        raise CheckpointError(
+            f"load: {path!r} is not a readable graphgrad checkpoint (corrupt or truncated?): {e}"
+        ) from None

@@ -80,7 +80,9 @@ def random_split(dataset, lengths: Sequence, generator: np.random.Generator | No
             counts[i % len(counts)] += 1
         lengths = counts
     if any(int(x) != x or x < 0 for x in lengths) or sum(lengths) != n:
-        raise ValueError(f"random_split: lengths {lengths} must be non-negative ints summing to the dataset's length {n}")
+        raise ValueError(
+            f"random_split: lengths {lengths} must be non-negative ints summing to the dataset's length {n}"
+        )
     gen = generator or _random.generator()
     perm = gen.permutation(n)
     out, start = [], 0

@@ -58,7 +58,7 @@ def test_paths_follow_registration_even_when_built_bottom_up():
     assert net._path == ""
     assert net.encoder.fc1._path == "encoder.fc1"
     assert net.heads[1]._path == "heads.1"
-    outer = nn.Sequential(net)
+    nn.Sequential(net)  # registering under a new parent renames the whole subtree
     assert net.encoder.norm._path == "0.encoder.norm"
 
 

@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pytest
 
-import autograd
 import nn
 from nn.optim import SGD, Adam, AdamW, RMSprop
 from nn.optim import lr_scheduler as S
@@ -145,7 +144,8 @@ def test_optimizer_state_dict_round_trip_continues_identically():
         p.grad = g.copy()
         opt.step()
     sd = opt.state_dict()
-    assert sd["param_groups"][0]["params"] == [0] and set(sd["state"][0]) == {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}
+    assert sd["param_groups"][0]["params"] == [0]
+    assert set(sd["state"][0]) == {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}
     p2 = nn.Parameter(p.data.copy())
     opt2 = Adam([p2], lr=0.5)
     opt2.load_state_dict(sd)

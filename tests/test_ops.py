@@ -205,7 +205,7 @@ def sample_concatenate(draw, op, attrs):
     base = list(_shape(draw, min_dims=1))
     axis = draw(st.integers(0, len(base) - 1))
     args = []
-    for i in range(draw(st.integers(1, 3))):
+    for _ in range(draw(st.integers(1, 3))):
         base[axis] = draw(st.integers(1, SIDE))
         args.append(_values(draw, op, tuple(base), 0))
     return Case(args, tuple(range(len(args))), {"axis": axis, **attrs})

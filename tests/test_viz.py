@@ -15,7 +15,6 @@ import pytest
 import autograd
 import nn
 from autograd import engine, viz
-from autograd.viz import render as render_mod
 
 graphviz = pytest.importorskip("graphviz")
 

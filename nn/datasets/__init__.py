@@ -5,16 +5,7 @@ Pure numpy; nothing here depends on the autograd engine or downloads anything.
 
 from .dayabay import BACKGROUNDS, PERIODS, DayaBayData, load_dayabay
 from .split import split_by_event
-from .zmumu import (
-    COLUMNS,
-    FEATURES,
-    Z_WINDOW_GEV,
-    ZmumuData,
-    load_zmumu,
-    zmumu_features,
-    zmumu_mass,
-    zmumu_signal,
-)
+from .zmumu import COLUMNS, FEATURES, Z_WINDOW_GEV, ZmumuData, load_zmumu, zmumu_features, zmumu_mass, zmumu_signal
 
 __all__ = [
     "BACKGROUNDS",

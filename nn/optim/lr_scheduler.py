@@ -34,7 +34,9 @@ class LRScheduler:
         else:
             for i, g in enumerate(optimizer.param_groups):
                 if "initial_lr" not in g:
-                    raise KeyError(f"{type(self).__name__}: param 'initial_lr' is not specified in group {i} when resuming")
+                    raise KeyError(
+                        f"{type(self).__name__}: param 'initial_lr' is not specified in group {i} when resuming"
+                    )
         self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
         self.last_epoch = last_epoch
         self._step_count = 0

@@ -42,7 +42,9 @@ class Optimizer:
     def add_param_group(self, param_group: dict) -> None:
         """Add a group of parameters with its own options (the rest from the defaults)."""
         if not isinstance(param_group, dict):
-            raise TypeError(f"{type(self).__name__}: a parameter group must be a dict; got {type(param_group).__name__}")
+            raise TypeError(
+                f"{type(self).__name__}: a parameter group must be a dict; got {type(param_group).__name__}"
+            )
         group = dict(param_group)
         ps = group["params"]
         ps = [ps] if isinstance(ps, Tensor) else list(ps)
@@ -154,7 +156,9 @@ class Optimizer:
                 if isinstance(v, (np.ndarray, Tensor)):
                     v = np.array(engine.raw(v), dtype=p.dtype)
                     if v.shape != p.shape:
-                        problems.append(f"state {n!r} of parameter {k} has shape {v.shape}; the parameter has {p.shape}")
+                        problems.append(
+                            f"state {n!r} of parameter {k} has shape {v.shape}; the parameter has {p.shape}"
+                        )
                 elif isinstance(v, np.generic):
                     v = v.item()
                 entry[n] = v

@@ -8,14 +8,7 @@ Each returns a `TaskResult` (model, test metrics, history, config). `python -m n
 runs them and writes a report folder; see :mod:`nn.physics.cli`.
 """
 
-from .tasks import (
-    TASKS,
-    TaskResult,
-    test_metrics,
-    train_classifier,
-    train_denoiser,
-    train_regressor,
-)
+from .tasks import TASKS, TaskResult, test_metrics, train_classifier, train_denoiser, train_regressor
 
 __all__ = ["TASKS", "TaskResult", "test_metrics", "train_classifier", "train_denoiser",
            "train_regressor"]
