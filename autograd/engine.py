@@ -16,6 +16,8 @@ import threading
 
 import numpy as np
 
+from .dtypes import as_array
+
 # Set by autograd.tensor once the class exists (the engine itself never imports it).
 Tensor = None
 _make = None  # _make(data, node) -> Tensor, set by autograd.tensor
@@ -154,18 +156,33 @@ def apply(op, *args, **attrs):
     return _make(out, None)
 
 
+def constant(x):
+    """A non-Tensor operand as ops take it: Python numbers as they are (weakly typed, so
+    float32 stays float32), numpy scalars as Python numbers (as PyTorch treats them),
+    arrays as they are, other data (lists) converted like `autograd.tensor` does."""
+    if isinstance(x, np.generic) and x.dtype.kind in "biuf":
+        return x.item()  # (checked first: np.float64 is a float subclass and would upcast)
+    if isinstance(x, (int, float, np.ndarray)):
+        return x
+    return as_array(x)
+
+
 def apply2(op, a, b):
     """`apply` for binary ops without attributes: the hot path of `+ - * /`."""
     if isinstance(a, Tensor):
         ad = a.data
         ra = a.requires_grad
     else:
+        if type(a) is not float and type(a) is not int:
+            a = constant(a)
         ad = a
         ra = False
     if isinstance(b, Tensor):
         bd = b.data
         rb = b.requires_grad
     else:
+        if type(b) is not float and type(b) is not int:
+            b = constant(b)
         bd = b
         rb = False
     try:

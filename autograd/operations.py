@@ -171,18 +171,8 @@ def where(condition, x, y):
 
 
 def _operand(x):
-    """A binary op's operand: Tensors and Python numbers as they are, other data as arrays."""
-    if isinstance(x, np.generic) and x.dtype.kind in "biuf":
-        # A numpy scalar acts like a Python number, as in PyTorch (checked first: np.float64
-        # is a float subclass, and would otherwise upcast float32 tensors).
-        return x.item()
-    if isinstance(x, (engine.Tensor, int, float)):
-        return x
-    if isinstance(x, np.ndarray):
-        return x
-    from .dtypes import as_array
-
-    return as_array(x)
+    """Tensors as they are, other data as `engine.constant` makes it."""
+    return x if isinstance(x, engine.Tensor) else engine.constant(x)
 
 
 # --------------------------------------------------------------------------- reductions

@@ -206,34 +206,34 @@ class Tensor:
 
     # ---------------------------------------------------------------- operators
     def __add__(self, other):
-        return apply2(E.Add, self, _other(other))
+        return apply2(E.Add, self, other)
 
     def __radd__(self, other):
-        return apply2(E.Add, _other(other), self)
+        return apply2(E.Add, other, self)
 
     def __sub__(self, other):
-        return apply2(E.Sub, self, _other(other))
+        return apply2(E.Sub, self, other)
 
     def __rsub__(self, other):
-        return apply2(E.Sub, _other(other), self)
+        return apply2(E.Sub, other, self)
 
     def __mul__(self, other):
-        return apply2(E.Mul, self, _other(other))
+        return apply2(E.Mul, self, other)
 
     def __rmul__(self, other):
-        return apply2(E.Mul, _other(other), self)
+        return apply2(E.Mul, other, self)
 
     def __truediv__(self, other):
-        return apply2(E.Div, self, _other(other))
+        return apply2(E.Div, self, other)
 
     def __rtruediv__(self, other):
-        return apply2(E.Div, _other(other), self)
+        return apply2(E.Div, other, self)
 
     def __pow__(self, other):
-        return apply2(E.Pow, self, _other(other))
+        return apply2(E.Pow, self, other)
 
     def __rpow__(self, other):
-        return apply2(E.Pow, _other(other), self)
+        return apply2(E.Pow, other, self)
 
     def __matmul__(self, other):
         return F.matmul(self, other)
@@ -312,14 +312,6 @@ class Tensor:
     squeeze = F.squeeze
     flatten = F.flatten
     matmul = F.matmul
-
-
-def _other(x):
-    """Operand of a binary operator: fast path for Tensors and Python numbers."""
-    t = type(x)
-    if t is Tensor or t is float or t is int:
-        return x
-    return F._operand(x)
 
 
 class _HookHandle:
