@@ -21,12 +21,15 @@ import functools
 import linecache
 import os
 import sys
+import threading
 import weakref
 
 import numpy as np
 
 from . import engine
 from .engine import _mode
+
+_count_lock = threading.Lock()
 
 # Frames in these folders are ours, not the user's: the origin of an op is the first frame
 # outside them (autograd itself, and the nn package beside it when present).
@@ -156,7 +159,11 @@ def is_anomaly_enabled() -> bool:
 
 def set_detect_anomaly(mode: bool, check_nan: bool = True) -> None:
     """Turn anomaly mode on or off for this thread (see `detect_anomaly`)."""
-    _mode.anomaly = bool(mode)
+    mode = bool(mode)
+    if mode != bool(_mode.anomaly):
+        with _count_lock:
+            engine.anomaly_threads += 1 if mode else -1
+    _mode.anomaly = mode
     _mode.anomaly_check_nan = bool(check_nan)
 
 

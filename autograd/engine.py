@@ -35,6 +35,10 @@ class _Mode(threading.local):
 
 _mode = _Mode()
 
+# How many threads have anomaly mode on: recording reads this plain global first, so the
+# thread-local flag is only consulted while some thread uses anomaly mode.
+anomaly_threads = 0
+
 
 def is_grad_enabled() -> bool:
     """Whether operations are recorded for backward in this thread."""
@@ -150,7 +154,7 @@ def apply(op, *args, **attrs):
         out = np.asarray(out)
     if record and _mode.enabled and op.differentiable:
         node = Node(op, args, out if op.save_out else None, attrs or None, tuple(needs), datas)
-        if _mode.anomaly:
+        if anomaly_threads and _mode.anomaly:
             _anomaly_hook(node, out)
         return _make(out, node)
     return _make(out, None)
@@ -193,7 +197,7 @@ def apply2(op, a, b):
         out = np.asarray(out)
     if (ra or rb) and _mode.enabled:
         node = Node(op, (a, b), out if op.save_out else None, None, (ra, rb), (ad, bd))
-        if _mode.anomaly:
+        if anomaly_threads and _mode.anomaly:
             _anomaly_hook(node, out)
         return _make(out, node)
     return _make(out, None)
@@ -210,7 +214,7 @@ def apply1(op, a):
         out = np.asarray(out)
     if a.requires_grad and _mode.enabled:
         node = Node(op, (a,), out if op.save_out else None, None, _TRUE1, (ad,))
-        if _mode.anomaly:
+        if anomaly_threads and _mode.anomaly:
             _anomaly_hook(node, out)
         return _make(out, node)
     return _make(out, None)
