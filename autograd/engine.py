@@ -307,9 +307,8 @@ def _freed_error(node) -> GraphFreedError:
 
 def _count_consumers(roots):
     """Iteratively count, for each tensor reachable from `roots` through recorded nodes,
-    how many times it is consumed inside that subgraph."""
-    deps: dict[int, int] = {}
-    root_ids = {id(t) for t in roots}
+    how many times it is consumed inside that subgraph (roots included, 0 if unconsumed)."""
+    deps: dict[int, int] = {id(t): 0 for t in roots}  # present = already on the stack
     stack = list(roots)
     while stack:
         node = stack.pop()._node
@@ -321,8 +320,7 @@ def _count_consumers(roots):
                 c = deps.get(k)
                 if c is None:
                     deps[k] = 1
-                    if k not in root_ids:
-                        stack.append(inp)
+                    stack.append(inp)
                 else:
                     deps[k] = c + 1
     return deps
@@ -348,7 +346,7 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, inputs
             grads[k] = grads[k] + s
         else:
             grads[k] = s
-            if k not in deps:
+            if deps[k] == 0:
                 ready.append(t)
     want = None
     found = None
@@ -381,6 +379,7 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, inputs
                 if node.freed:
                     raise _freed_error(node)
                 op = node.op
+                check = not op.same_shape
                 if create_graph:
                     gin = _tensor_vjp(node, g)
                 else:
@@ -402,11 +401,12 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, inputs
                     continue
                 ki = id(inp)
                 if gi is not None:
-                    data = inp.data
-                    if gi.shape != data.shape:
-                        gi = sum_to(gi, data.shape)
-                    if gi.dtype != data.dtype:
-                        gi = gi.astype(data.dtype)
+                    if check:
+                        data = inp.data
+                        if gi.shape != data.shape:
+                            gi = sum_to(gi, data.shape)
+                        if gi.dtype != data.dtype:
+                            gi = gi.astype(data.dtype)
                     if ki in grads:
                         grads[ki] = grads[ki] + gi
                     else:

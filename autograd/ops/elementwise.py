@@ -23,6 +23,12 @@ def _mask(cond, like):
     return cond.astype(raw(like).dtype if raw(like).dtype.kind == "f" else np.float64)
 
 
+class Unary(Op, register=False):
+    """An elementwise op of one input: its gradient has the input's shape and dtype."""
+
+    same_shape = True
+
+
 # ----------------------------------------------------------------------------- arithmetic
 class Add(Op):
     """x + y;  d/dx = 1, d/dy = 1"""
@@ -84,7 +90,7 @@ class Div(Op):
         return (gx if needs[0] else None), (-gx * x / y if needs[1] else None)
 
 
-class Neg(Op):
+class Neg(Unary):
     """-x"""
 
     name = "neg"
@@ -184,7 +190,7 @@ class Cast(Op):
 
 
 # ----------------------------------------------------------------------------- unary math
-class Exp(Op):
+class Exp(Unary):
     """exp x;  d/dx = exp x"""
 
     name = "exp"
@@ -198,7 +204,7 @@ class Exp(Op):
         return (g * out,)
 
 
-class Log(Op):
+class Log(Unary):
     """log x;  d/dx = 1/x"""
 
     name = "log"
@@ -212,7 +218,7 @@ class Log(Op):
         return (g / x,)
 
 
-class Sqrt(Op):
+class Sqrt(Unary):
     """sqrt x;  d/dx = 1/(2 sqrt x)  (inf at 0, as PyTorch)"""
 
     name = "sqrt"
@@ -227,7 +233,7 @@ class Sqrt(Op):
         return (g / (2 * out),)
 
 
-class Abs(Op):
+class Abs(Unary):
     """|x|;  d/dx = sign x (0 at 0, as PyTorch)"""
 
     name = "abs"
@@ -241,7 +247,7 @@ class Abs(Op):
         return (g * np.sign(raw(x)),)
 
 
-class Sin(Op):
+class Sin(Unary):
     """sin x;  d/dx = cos x"""
 
     name = "sin"
@@ -254,7 +260,7 @@ class Sin(Op):
         return (g * call(Cos, x),)
 
 
-class Cos(Op):
+class Cos(Unary):
     """cos x;  d/dx = -sin x"""
 
     name = "cos"
@@ -267,7 +273,7 @@ class Cos(Op):
         return (-g * call(Sin, x),)
 
 
-class Tanh(Op):
+class Tanh(Unary):
     """tanh x;  d/dx = 1 - tanh² x"""
 
     name = "tanh"
@@ -281,7 +287,7 @@ class Tanh(Op):
         return (g * (1 - out * out),)
 
 
-class Sigmoid(Op):
+class Sigmoid(Unary):
     """σ(x) = 1/(1+e^-x) from e^-|x| (no overflow, full precision in both tails);  d/dx = σ(1-σ)"""
 
     name = "sigmoid"
@@ -329,7 +335,7 @@ def _erf(x):
     return out.astype(x.dtype, copy=False) if x.dtype.kind == "f" else out
 
 
-class Erf(Op):
+class Erf(Unary):
     """erf x;  d/dx = 2/√π exp(-x²)"""
 
     name = "erf"
@@ -343,7 +349,7 @@ class Erf(Op):
 
 
 # ----------------------------------------------------------------------------- activations
-class Relu(Op):
+class Relu(Unary):
     """max(x, 0);  d/dx = 1 for x > 0 else 0"""
 
     name = "relu"
@@ -359,7 +365,7 @@ class Relu(Op):
         return (g * (raw(x) > 0),)  # float * bool keeps the float dtype: no cast pass
 
 
-class LeakyRelu(Op):
+class LeakyRelu(Unary):
     """x if x > 0 else slope·x"""
 
     name = "leaky_relu"
@@ -383,7 +389,7 @@ def _gelu_ref(x, approximate):
     return 0.5 * x * (1 + np.vectorize(math.erf, otypes=[np.float64])(x / SQRT_2))
 
 
-class Gelu(Op):
+class Gelu(Unary):
     """x Φ(x) (exact, with erf) or its tanh approximation, as torch.nn.functional.gelu"""
 
     name = "gelu"
@@ -408,7 +414,7 @@ class Gelu(Op):
         return (g * (cdf + x * pdf),)
 
 
-class Softplus(Op):
+class Softplus(Unary):
     """log(1 + e^(βx))/β, linear where βx > threshold (as torch);  d/dx = σ(βx)"""
 
     name = "softplus"
@@ -429,7 +435,7 @@ class Softplus(Op):
         return (g * (lin + (1 - lin) * call(Sigmoid, x * beta)),)
 
 
-class Clip(Op):
+class Clip(Unary):
     """clip(x, min, max);  gradient passes where min <= x <= max (as torch.clamp)"""
 
     name = "clip"

@@ -20,6 +20,7 @@ class Op:
       save_out        -- backward reads the forward output (kept until backward frees it)
       needs_inputs    -- backward reads input values (a second backward then needs retain_graph)
       differentiable  -- False for ops that never carry gradient
+      same_shape      -- unary elementwise: the engine skips undoing broadcasting and casting
     Test metadata (read by tests/test_ops.py, nothing else):
       ref       -- numpy reference for the forward
       arity     -- number of tensor inputs
@@ -34,6 +35,7 @@ class Op:
     save_out = False
     needs_inputs = True
     differentiable = True
+    same_shape = False  # True: each input's gradient has its shape and dtype (no engine check)
 
     ref = None
     arity = 1
