@@ -9,14 +9,13 @@ import shutil
 import sys
 import sysconfig
 
+import graphviz
 import numpy as np
 import pytest
 
 import autograd
 import nn
 from autograd import engine, viz
-
-graphviz = pytest.importorskip("graphviz")
 
 HEADER = (
     "digraph {\n"

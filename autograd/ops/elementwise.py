@@ -121,6 +121,12 @@ class Pow(Op):
         return gx, gy
 
 
+def _to_winner(g, needs, x_wins, tie):
+    """Gradient of an elementwise pick between x and y: all to the winner, halves on a tie."""
+    wx = _mask(x_wins, g) + 0.5 * _mask(tie, g)
+    return (g * wx if needs[0] else None), (g * (1 - wx) if needs[1] else None)
+
+
 class Maximum(Op):
     """elementwise max; a tie splits the gradient evenly (as torch.maximum)"""
 
@@ -133,9 +139,7 @@ class Maximum(Op):
 
     @staticmethod
     def backward(g, out, needs, x, y):
-        xd, yd = raw(x), raw(y)
-        wx = _mask(xd > yd, g) + 0.5 * _mask(xd == yd, g)
-        return (g * wx if needs[0] else None), (g * (1 - wx) if needs[1] else None)
+        return _to_winner(g, needs, raw(x) > raw(y), raw(x) == raw(y))
 
 
 class Minimum(Op):
@@ -150,9 +154,7 @@ class Minimum(Op):
 
     @staticmethod
     def backward(g, out, needs, x, y):
-        xd, yd = raw(x), raw(y)
-        wx = _mask(xd < yd, g) + 0.5 * _mask(xd == yd, g)
-        return (g * wx if needs[0] else None), (g * (1 - wx) if needs[1] else None)
+        return _to_winner(g, needs, raw(x) < raw(y), raw(x) == raw(y))
 
 
 class Where(Op):
