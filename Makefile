@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m nn.physics --out report
+	$(BIN)/python -m graphgrad_physics --out report
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -1,4 +1,4 @@
-"""graphgrad neural-network layer: modules, layers, losses, optimisers and datasets.
+"""graphgrad neural-network layer: modules, layers, losses, optimisers, data loading and checkpoints.
 
 PyTorch's names, so a model reads as it would there:
 
@@ -11,7 +11,7 @@ PyTorch's names, so a model reads as it would there:
 >>> opt.zero_grad(); loss.backward(); opt.step()
 """
 
-from . import data, datasets, functional, init, optim, utils
+from . import data, functional, init, optim, utils
 from .checkpoint import CheckpointError, load, save
 from .layers import (
     GELU,
@@ -38,5 +38,5 @@ __all__ = [
     "Linear", "Identity", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "GELU", "Softplus", "Softmax",
     "LogSoftmax", "Dropout", "BatchNorm1d", "LayerNorm", "Flatten", "Embedding",
     "MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "BCELoss",
-    "functional", "init", "optim", "utils", "data", "datasets", "save", "load", "CheckpointError",
+    "functional", "init", "optim", "utils", "data", "save", "load", "CheckpointError",
 ]

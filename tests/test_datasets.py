@@ -6,8 +6,8 @@ from importlib import resources
 import numpy as np
 import pytest
 
-import nn.datasets as ds
-from nn.datasets import dayabay
+import graphgrad_physics.data as ds
+from graphgrad_physics.data import dayabay
 
 # ---------------------------------------------------------------- CMS Z->mumu
 
@@ -35,7 +35,7 @@ def test_zmumu_columns_shapes_dtypes(zmumu):
 
 
 def test_zmumu_npz_needs_no_pickle_and_matches_provenance(zmumu):
-    path = resources.files("nn.datasets").joinpath("data", "zmumu.npz")
+    path = resources.files("graphgrad_physics.data").joinpath("zmumu.npz")
     blob = path.read_bytes()
     with path.open("rb") as f, np.load(f, allow_pickle=False) as npz:
         assert sorted(npz.files) == sorted(ds.COLUMNS)

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import autograd
-from nn.datasets import load_dayabay, load_zmumu
-from nn.physics import cli, kinematics, metrics, report, spectra, tasks
+from graphgrad_physics.data import load_dayabay, load_zmumu
+from graphgrad_physics import cli, kinematics, metrics, report, spectra, tasks
 
 
 @pytest.fixture(scope="module")

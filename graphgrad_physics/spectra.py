@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..datasets import BACKGROUNDS, DayaBayData
+from .data import BACKGROUNDS, DayaBayData
 
 # Rates are varied log-normally around the measured values: signal by 10 %, backgrounds by a
 # factor e^±0.5 (~±50 %), so that no single fixed subtraction is right.
@@ -63,7 +63,7 @@ def templates(db: DayaBayData) -> Templates:
     The signal shape is the measured IBD spectrum minus the expected backgrounds, clipped at
     zero (a few high-energy bins dip below it by statistical fluctuation) and normalised.
 
-    >>> from nn.datasets import load_dayabay
+    >>> from graphgrad_physics.data import load_dayabay
     >>> t = templates(load_dayabay())
     >>> len(t.sources), t.shapes.shape
     (21, (21, 5, 240))
@@ -86,7 +86,7 @@ def templates(db: DayaBayData) -> Templates:
 def synthesize(t: Templates, n: int, rng: np.random.Generator) -> Spectra:
     """``n`` observed spectra with their expected signal, drawn with ``rng``.
 
-    >>> from nn.datasets import load_dayabay
+    >>> from graphgrad_physics.data import load_dayabay
     >>> s = synthesize(templates(load_dayabay()), 4, np.random.default_rng(0))
     >>> s.observed.shape, bool((s.observed == np.round(s.observed)).all())
     ((4, 240), True)
@@ -113,7 +113,7 @@ def template_fit(spectra: Spectra, t: Templates) -> tuple[np.ndarray, np.ndarray
     source's known shapes. Returns ``(signal_template, subtracted)``, both ``(n, 240)``:
     the fitted signal template ``a * signal_shape``, and ``observed - fitted backgrounds``.
 
-    >>> from nn.datasets import load_dayabay
+    >>> from graphgrad_physics.data import load_dayabay
     >>> tt = templates(load_dayabay())
     >>> s = synthesize(tt, 3, np.random.default_rng(1))
     >>> fit, sub = template_fit(s, tt)

@@ -16,7 +16,7 @@ import numpy as np
 import autograd
 import nn
 
-from ..datasets import load_dayabay, load_zmumu, split_by_event, zmumu_mass, zmumu_signal
+from .data import load_dayabay, load_zmumu, split_by_event, zmumu_mass, zmumu_signal
 from . import metrics as M
 from . import spectra as S
 from .kinematics import FEATURE_NAMES, pair_features
@@ -210,7 +210,7 @@ def train_denoiser(epochs: int = 40, batch_size: int = 128, lr: float = 1e-2,
                    weight_decay: float = 1e-4, hidden=(256, 256), patience: int = 10,
                    seed: int = 0, verbose: bool = True) -> TaskResult:
     """A network that returns the expected background-free signal from an observed Daya Bay
-    spectrum (see :mod:`nn.physics.spectra` for the synthesis).
+    spectrum (see :mod:`graphgrad_physics.spectra` for the synthesis).
 
     Metrics on the test spectra: relative L1 error of the network, of the raw spectrum, and of
     the classic template fit (the fitted signal template, and observed minus fitted

@@ -1,4 +1,4 @@
-"""Build ``nn/datasets/data/zmumu.npz`` (+ ``zmumu.json``) from the CMS Z->mumu test file.
+"""Build ``graphgrad_physics/data/zmumu.npz`` (+ ``zmumu.json``) from the CMS Z->mumu test file.
 
 Source: ``skhep_testdata/data/uproot-Zmumu.root`` inside the wheel of
 ``scikit-hep-testdata==0.3.12``, the last release that ships its files (0.4+ downloads them at
@@ -9,7 +9,7 @@ run time). Get the wheel with::
 This is the only place in the project that needs ``uproot``; run it from a scratch environment::
 
     python3 -m venv /tmp/dvenv && /tmp/dvenv/bin/pip install uproot numpy
-    /tmp/dvenv/bin/python scripts/build_zmumu.py \
+    /tmp/dvenv/bin/python graphgrad_physics/data/build_zmumu.py \
         --wheel /tmp/dl/scikit_hep_testdata-0.3.12-py2.py3-none-any.whl
 
 Without ``--wheel``/``--root`` it uses an installed ``skhep_testdata`` package. The output is
@@ -38,7 +38,7 @@ WHEEL_NAME = "scikit_hep_testdata-0.3.12-py2.py3-none-any.whl"
 MEMBER = "skhep_testdata/data/uproot-Zmumu.root"
 ROOT_SHA256 = "8290ddc1f2b1f866f30df016558936da27107f7f5b87e574c741f2baab1bad64"
 TREE = "events"
-OUT_DIR = Path(__file__).resolve().parent.parent / "nn" / "datasets" / "data"
+OUT_DIR = Path(__file__).resolve().parent  # beside this script, inside the package
 
 # Column order of the tree; the dtype each is stored with (little-endian, no object arrays).
 COLUMNS = {"Type": "<U2", "Run": "<i8", "Event": "<i8"}
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
         "units": "GeV for E, px, py, pz, pt, M; phi in radians; Q in units of e",
         "licence": "CMS open data, redistributed via scikit-hep-testdata (BSD-3-Clause)",
         "npz_sha256": hashlib.sha256(blob).hexdigest(),
-        "built_by": "scripts/build_zmumu.py",
+        "built_by": "graphgrad_physics/data/build_zmumu.py",
     }
     args.out_dir.mkdir(parents=True, exist_ok=True)
     write_atomic(args.out_dir / "zmumu.npz", blob)

@@ -14,7 +14,7 @@ labelled by ``Type`` (``TT``, ``GT``, ``GG``), and sometimes in swapped order. `
 to about 6 digits) are one fixed measurement per muon, equal to the momenta's in ``TT`` rows and
 for muon 1 in ``GT`` rows but up to ~30 % off elsewhere. So the 2,304 rows hold only 643 distinct
 (unordered) ``FEATURES`` vectors, whose rows differ in ``M`` by about 1 %. Split by event, see
-:func:`nn.datasets.split_by_event`.
+:func:`graphgrad_physics.data.split_by_event`.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class ZmumuData:
 
 
 def _data_file(name: str):
-    return resources.files(__package__).joinpath("data", name)
+    return resources.files(__package__).joinpath(name)
 
 
 def load_zmumu() -> ZmumuData:
@@ -76,7 +76,7 @@ def load_zmumu() -> ZmumuData:
         missing = set(COLUMNS) - set(npz.files)
         if missing:
             raise ValueError(
-                f"zmumu.npz lacks columns {sorted(missing)}; rebuild it with scripts/build_zmumu.py"
+                f"zmumu.npz lacks columns {sorted(missing)}; rebuild it with graphgrad_physics/data/build_zmumu.py"
             )
         columns = {}
         for name in COLUMNS:

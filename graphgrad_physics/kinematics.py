@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..datasets import ZmumuData
+from .data import ZmumuData
 
 FEATURE_NAMES = ("log_pt1", "log_pt2", "abs_deta", "abs_dphi", "q1q2")
 
@@ -27,7 +27,7 @@ FEATURE_NAMES = ("log_pt1", "log_pt2", "abs_deta", "abs_dphi", "q1q2")
 def muon_kinematics(data: ZmumuData, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(pt, eta, phi)`` of muon ``i`` (1 or 2) from the row's ``px, py, pz``.
 
-    >>> from nn.datasets import load_zmumu
+    >>> from graphgrad_physics.data import load_zmumu
     >>> d = load_zmumu()
     >>> pt, eta, phi = muon_kinematics(d, 1)
     >>> tt = d["Type"] == "TT"  # in TT rows the table's pt column is the same measurement
@@ -44,7 +44,7 @@ def muon_kinematics(data: ZmumuData, i: int) -> tuple[np.ndarray, np.ndarray, np
 def pair_features(data: ZmumuData) -> np.ndarray:
     """Network inputs, ``(rows, 5)`` float64, columns :data:`FEATURE_NAMES`.
 
-    >>> from nn.datasets import load_zmumu
+    >>> from graphgrad_physics.data import load_zmumu
     >>> x = pair_features(load_zmumu())
     >>> x.shape, bool(np.all(x[:, 3] <= np.pi))
     ((2304, 5), True)
