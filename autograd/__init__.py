@@ -6,39 +6,55 @@
 >>> y = x * x + 3 * x
 >>> y.backward()
 >>> x.grad
-array(7., dtype=float32)
+tensor(7.)
 """
 
-from . import engine  # noqa: I001  (the engine first: tensor.py plugs the Tensor class into it)
+# ruff: noqa: I001 - the import order below is the layering, bottom first: each module
+# imports only modules above it in this list (checked by tests/test_layering.py).
 from .dtypes import get_default_dtype, set_default_dtype
-from .engine import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .grad import grad
-from .operations import (
-    abs, argmax, argmin, astype, broadcast_to, clip, concatenate, cos, erf, exp, expand_dims,
-    flatten, gelu, leaky_relu, log, log_softmax, logsumexp, matmul, max, maximum, mean, min,
-    minimum, relu, reshape, sigmoid, sin, softmax, softplus, sqrt, squeeze, stack, std, sum,
-    swapaxes, tanh, transpose, var, where,
-)
+from .mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .tensor import Tensor, as_tensor, tensor
+from . import anomaly, random
+from . import node
 from .ops import REGISTRY, Op
-from . import random
+from . import engine
+from .engine import increment_version
+from . import operations
+from .operations import (
+    absolute as abs, argmax, argmin, astype, broadcast_to, clip, clone, concatenate, cos, erf, exp,
+    expand_dims, flatten, gelu, leaky_relu, log, log_softmax, logsumexp, matmul, mean, maximum,
+    minimum, power as pow, reduce_max as max, reduce_min as min, reduce_sum as sum, relu, reshape,
+    sigmoid, sin, softmax, softplus, sqrt, squeeze, stack, std, swapaxes, tanh, transpose, var,
+    where,
+)
+from . import inplace
+from .fused import bce_with_logits, binary_cross_entropy, linear, mse_loss, softmax_cross_entropy
+from .factories import (
+    arange, cat, empty, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand, randint,
+    randn, zeros, zeros_like,
+)
+from .grad import grad
 from .random import manual_seed
-from .tensor import Tensor, tensor
-from . import viz  # noqa: E402  (draw/render; graphviz itself loads on the first drawing)
-from . import anomaly, functional  # noqa: E402  (autograd.functional.hessian, ...)
-from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .function import Function, FunctionCtx
+from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
+from . import functional
+from . import viz  # graphviz itself loads on the first drawing
 
-from numpy import float16, float32, float64  # noqa: E402  (autograd.float32 like torch.float32)
+from numpy import bool_ as bool, float16, float32, float64, int32, int64  # autograd.float32 like torch's
 
 __all__ = [
-    "REGISTRY", "Op", "Tensor", "tensor", "grad", "no_grad", "enable_grad", "set_grad_enabled",
-    "is_grad_enabled", "set_default_dtype", "get_default_dtype", "engine", "manual_seed",
-    "random",
-    "abs", "argmax", "argmin", "astype", "broadcast_to", "clip", "concatenate", "cos", "erf",
+    "REGISTRY", "Op", "Tensor", "tensor", "as_tensor", "grad", "no_grad", "enable_grad",
+    "set_grad_enabled", "is_grad_enabled", "set_default_dtype", "get_default_dtype", "engine",
+    "manual_seed", "random", "increment_version", "mode", "node", "operations", "inplace",
+    "abs", "argmax", "argmin", "astype", "broadcast_to", "clip", "clone", "concatenate", "cos", "erf",
     "exp", "expand_dims", "flatten", "gelu", "leaky_relu", "log", "log_softmax", "logsumexp",
-    "matmul", "max", "maximum", "mean", "min", "minimum", "relu", "reshape", "sigmoid", "sin",
+    "matmul", "max", "maximum", "mean", "min", "minimum", "pow", "relu", "reshape", "sigmoid", "sin",
     "softmax", "softplus", "sqrt", "squeeze", "stack", "std", "sum", "swapaxes", "tanh",
     "transpose", "var", "where",
+    "linear", "mse_loss", "softmax_cross_entropy", "bce_with_logits", "binary_cross_entropy",
+    "arange", "cat", "empty", "eye", "from_numpy", "full", "full_like", "linspace", "ones",
+    "ones_like", "rand", "randint", "randn", "zeros", "zeros_like",
+    "functional", "anomaly", "Function", "FunctionCtx", "AnomalyError", "detect_anomaly",
+    "is_anomaly_enabled", "set_detect_anomaly", "viz", "float16", "float32", "float64", "int32",
+    "int64", "bool",
 ]
-__all__ += ["functional", "anomaly", "Function", "FunctionCtx", "AnomalyError", "detect_anomaly",
-            "is_anomaly_enabled", "set_detect_anomaly", "viz", "float16", "float32", "float64"]

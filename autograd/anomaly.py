@@ -19,25 +19,28 @@ from __future__ import annotations
 
 import functools
 import linecache
-import os
 import sys
 import threading
 import weakref
 
 import numpy as np
 
-from . import engine
-from .engine import _mode
+from .mode import state, threads
+from .tensor import Tensor
 
 _count_lock = threading.Lock()
 
-# Frames in these folders are ours, not the user's: the origin of an op is the first frame
-# outside them (autograd itself, and the nn package beside it when present).
-_HERE = os.path.dirname(os.path.abspath(__file__))
-_OURS = (_HERE + os.sep, os.path.join(os.path.dirname(_HERE), "nn") + os.sep)
+# Frames of these packages are library code, not the user's: an op's origin is the first frame
+# outside them. Libraries built on autograd add themselves (`nn` does) with `library_package`.
+_LIBRARIES = {"autograd"}
 
 # node -> Origin; weak so that recording an origin never keeps a graph alive.
 _origins: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def library_package(name: str) -> None:
+    """Treat frames of package `name` as library code when finding the user's line."""
+    _LIBRARIES.add(name.partition(".")[0])
 
 
 class AnomalyError(RuntimeError):
@@ -74,7 +77,7 @@ class Origin:
 def _user_origin(depth: int = 6) -> Origin:
     """The innermost `depth` stack frames outside autograd (and nn), innermost first."""
     f = sys._getframe(1)
-    while f is not None and f.f_code.co_filename.startswith(_OURS):
+    while f is not None and str(f.f_globals.get("__name__", "")).partition(".")[0] in _LIBRARIES:
         f = f.f_back
     stack = []
     while f is not None and len(stack) < depth:
@@ -85,7 +88,7 @@ def _user_origin(depth: int = 6) -> Origin:
 
 def _bad(a) -> str | None:
     """'nan' or 'inf' when the array holds one, else None (integer arrays are never bad)."""
-    a = engine.raw(a)
+    a = a.data if isinstance(a, Tensor) else a
     if not isinstance(a, np.ndarray):
         a = np.asarray(a)
     if a.dtype.kind not in "fc":
@@ -105,24 +108,25 @@ def _where(origin) -> str:
     return f"at {origin.filename}:{origin.lineno}, in {origin.function}:\n{origin.text()}"
 
 
-def _forward_check(node, out, index: int = 0) -> None:
+def forward_check(node, out, index: int = 0) -> None:
     """Engine hook at record time: remember the user's frame, raise on a bad output."""
     origin = _user_origin()
     _origins[node] = origin
-    if getattr(_mode, "anomaly_check_nan", True):
+    if state.check_nan:
         kind = _bad(out)
         if kind:
             name = node.op.name
             raise AnomalyError(
                 f"Function '{name}' returned {kind} values in its {_ordinal(index)} output "
-                f"(shape {tuple(np.shape(engine.raw(out)))}). It was called {_where(origin)}",
+                f"(shape {tuple(np.shape(out.data if isinstance(out, Tensor) else out))}). "
+                f"It was called {_where(origin)}",
                 name, "forward", index, kind, origin.filename, origin.lineno,
             )
 
 
-def _backward_check(node, gin) -> None:
+def backward_check(node, gin) -> None:
     """Engine hook after a node's backward: raise when a gradient holds a NaN or inf."""
-    if gin is None or not getattr(_mode, "anomaly_check_nan", True):
+    if gin is None or not state.check_nan:
         return
     for i, gi in enumerate(gin):
         if gi is None or i >= len(node.needs) or not node.needs[i]:
@@ -133,17 +137,11 @@ def _backward_check(node, gin) -> None:
             origin = _origins.get(node)
             raise AnomalyError(
                 f"Function '{name}Backward' returned {kind} values in its {_ordinal(i)} output "
-                f"(the gradient for input {i}, shape {tuple(np.shape(engine.raw(gi)))}). "
+                f"(the gradient for input {i}, shape {tuple(np.shape(gi.data if isinstance(gi, Tensor) else gi))}). "
                 f"The forward op '{name}' was called {_where(origin)}",
                 name, "backward", i, kind,
                 origin.filename if origin else None, origin.lineno if origin else None,
             )
-
-
-def _twin(node, twin) -> None:
-    origin = _origins.get(node)
-    if origin is not None:
-        _origins[twin] = origin
 
 
 def origin_of(tensor_or_node) -> Origin | None:
@@ -154,17 +152,17 @@ def origin_of(tensor_or_node) -> Origin | None:
 
 def is_anomaly_enabled() -> bool:
     """Whether anomaly mode is on in this thread."""
-    return bool(_mode.anomaly)
+    return bool(state.anomaly)
 
 
 def set_detect_anomaly(mode: bool, check_nan: bool = True) -> None:
     """Turn anomaly mode on or off for this thread (see `detect_anomaly`)."""
     mode = bool(mode)
-    if mode != bool(_mode.anomaly):
+    if mode != bool(state.anomaly):
         with _count_lock:
-            engine.anomaly_threads += 1 if mode else -1
-    _mode.anomaly = mode
-    _mode.anomaly_check_nan = bool(check_nan)
+            threads.anomaly += 1 if mode else -1
+    state.anomaly = mode
+    state.check_nan = bool(check_nan)
 
 
 class detect_anomaly:
@@ -185,7 +183,7 @@ class detect_anomaly:
         self._prev: list[tuple[bool, bool]] = []
 
     def __enter__(self):
-        self._prev.append((bool(_mode.anomaly), getattr(_mode, "anomaly_check_nan", True)))
+        self._prev.append((bool(state.anomaly), state.check_nan))
         set_detect_anomaly(True, self.check_nan)
         return self
 
@@ -200,8 +198,3 @@ class detect_anomaly:
                 return fn(*args, **kwargs)
 
         return wrapper
-
-
-engine._anomaly_hook = _forward_check
-engine._anomaly_backward = _backward_check
-engine._anomaly_twin = _twin

@@ -9,7 +9,7 @@ _default = np.dtype(np.float32)
 
 
 def set_default_dtype(dtype) -> None:
-    """Set the dtype that Python numbers and lists become (float32 out of the box).
+    """Set the dtype that Python floats become (float32 out of the box).
 
     >>> import autograd, numpy as np
     >>> autograd.set_default_dtype(np.float64); autograd.tensor(1.0).dtype
@@ -26,7 +26,7 @@ def set_default_dtype(dtype) -> None:
 
 
 def get_default_dtype() -> np.dtype:
-    """The dtype that Python numbers and lists become."""
+    """The dtype that Python floats become."""
     return _default
 
 
@@ -35,19 +35,28 @@ def is_float(dtype) -> bool:
 
 
 def as_array(data, dtype=None, copy: bool = False) -> np.ndarray:
-    """Convert user data to an ndarray: arrays keep their dtype, Python numbers and lists
-    of numbers take the default float dtype, bools stay bool."""
+    """Convert user data to an ndarray: arrays keep their dtype; Python floats take the default
+    float dtype, Python ints int64, bools bool (as PyTorch infers them). Anything else (strings,
+    objects) is refused."""
     if isinstance(data, np.ndarray):
+        if data.dtype.kind not in "biufc":
+            raise TypeError(f"tensor: cannot make a tensor from an array of dtype {data.dtype}")
         if dtype is not None:
             return data.astype(dtype, copy=copy)
         return data.copy() if copy else data
     if isinstance(data, np.generic):
-        return np.array(data, dtype=dtype)
-    arr = np.array(data)
+        arr = np.array(data, dtype=dtype)
+    else:
+        try:
+            arr = np.array(data)
+        except (ValueError, TypeError) as e:
+            raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__}: {e}") from None
+        if arr.dtype.kind == "f" and dtype is None:
+            arr = arr.astype(_default, copy=False)
+        elif arr.dtype.kind in "iu" and dtype is None:
+            arr = arr.astype(np.int64, copy=False)
+    if arr.dtype.kind not in "biufc":
+        raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} {data!r:.80} (dtype {arr.dtype})")
     if dtype is not None:
-        return arr.astype(dtype, copy=False)
-    if arr.dtype == object:
-        raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__}: {data!r:.80}")
-    if arr.dtype.kind in "iuf":
-        return arr.astype(_default, copy=False)
+        arr = arr.astype(dtype, copy=False)
     return arr

@@ -1,279 +1,27 @@
-"""The graph and reverse mode.
+"""Reverse mode: the traversal of the graph that `autograd.node` records.
 
-A `Node` records one primitive op applied to its inputs; the output `Tensor` points at it,
-the node points at its inputs, never at its output, so no reference cycles form and
-reference counting frees an intermediate as soon as nothing needs it.
-
-The engine owns everything every op would otherwise repeat: grad mode, recording, the
-iterative traversal, undoing broadcasting (`sum_to`), casting gradients back to the input's
-dtype, accumulation into leaves, hooks, and freeing saved buffers after backward.
+The vertices are Nodes and leaf Tensors; a Node's `edges` lead to its inputs' producers.
+Gradients flow in topological order (Kahn's algorithm on consumer counts: a vertex runs once
+all its consumers have passed their gradients), iteratively, so depth is only bounded by
+memory. The engine owns everything every op would otherwise repeat: undoing broadcasting
+(`sum_to`), casting gradients back to the input's dtype, the version check of saved arrays,
+hooks, accumulation into `.grad`, and freeing the saved arrays after backward.
 """
 
 from __future__ import annotations
 
-import functools
-import threading
-
 import numpy as np
 
-from .dtypes import as_array
-
-# Set by autograd.tensor once the class exists (the engine itself never imports it).
-Tensor = None
-_make = None  # _make(data, node) -> Tensor, set by autograd.tensor
-
-
-# --------------------------------------------------------------------------- grad mode
-class _Mode(threading.local):
-    """Per-thread state: a new thread starts with grad enabled, as in PyTorch."""
-
-    enabled = True
-    scope = None  # the nn.Module path whose forward is running (for drawing)
-    anomaly = False
-    on_backward = None  # autograd.viz.record_grads: called with the roots before each backward
+from . import anomaly
+from .mode import state
+from .node import Node, check_versions, unpack
+from .tensor import Tensor, make, method
 
 
-_mode = _Mode()
-
-# How many threads have anomaly mode on: recording reads this plain global first, so the
-# thread-local flag is only consulted while some thread uses anomaly mode.
-anomaly_threads = 0
+class GraphFreedError(RuntimeError):
+    """Raised on a second backward through a graph whose saved arrays were freed."""
 
 
-def is_grad_enabled() -> bool:
-    """Whether operations are recorded for backward in this thread."""
-    return _mode.enabled
-
-
-class set_grad_enabled:
-    """Context manager and decorator that turns recording on or off in this thread."""
-
-    def __init__(self, mode: bool = True):
-        self.mode = bool(mode)
-        self._prev: list[bool] = []
-
-    def __enter__(self):
-        self._prev.append(_mode.enabled)
-        _mode.enabled = self.mode
-        return self
-
-    def __exit__(self, *exc):
-        _mode.enabled = self._prev.pop()
-        return False
-
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with type(self)(*self._args()):
-                return fn(*args, **kwargs)
-
-        return wrapper
-
-    def _args(self):
-        return (self.mode,)
-
-
-class no_grad(set_grad_enabled):
-    """Don't record operations (inference, in-place parameter updates).
-
-    >>> import autograd
-    >>> x = autograd.tensor([1.0, 2.0], requires_grad=True)
-    >>> with autograd.no_grad():
-    ...     y = x * 2
-    >>> y.requires_grad
-    False
-    """
-
-    def __init__(self):
-        super().__init__(False)
-
-    def _args(self):
-        return ()
-
-
-class enable_grad(set_grad_enabled):
-    """Record operations even inside `no_grad`."""
-
-    def __init__(self):
-        super().__init__(True)
-
-    def _args(self):
-        return ()
-
-
-# --------------------------------------------------------------------------- the graph
-class Node:
-    """One recorded application of an op: what backward needs, nothing more.
-
-    `inputs` holds the input Tensors (and raw constants) so the graph's structure stays
-    inspectable; `saved` is the output array for ops whose derivative is written with it,
-    dropped after backward unless `retain_graph=True`.
-    """
-
-    __slots__ = (
-        "op", "inputs", "arrays", "saved", "attrs", "needs", "freed", "scope", "__weakref__"
-    )
-
-    def __init__(self, op, inputs, saved, attrs, needs, arrays=None):
-        self.op = op
-        self.inputs = inputs
-        self.arrays = arrays  # the inputs' arrays as forward saw them (saves a pass in backward)
-        self.saved = saved
-        self.attrs = attrs
-        self.needs = needs
-        self.freed = False
-        self.scope = _mode.scope
-
-    @property
-    def name(self) -> str:
-        return self.op.name
-
-    def __repr__(self):
-        return f"<{self.op.name}>"
-
-
-def apply(op, *args, **attrs):
-    """Run a registered op's forward on Tensors/constants and record it when needed."""
-    datas = []
-    needs = []
-    record = False
-    for a in args:
-        if isinstance(a, Tensor):
-            datas.append(a.data)
-            r = a.requires_grad
-            record = record or r
-            needs.append(r)
-        else:
-            datas.append(a)
-            needs.append(False)
-    try:
-        out = op.forward(*datas, **attrs)
-    except (ValueError, TypeError, IndexError) as e:
-        raise _retyped(e, _forward_error(op, datas, attrs, e)) from None
-    if type(out) is not np.ndarray:
-        out = np.asarray(out)
-    if record and _mode.enabled and op.differentiable:
-        node = Node(op, args, out if op.save_out else None, attrs or None, tuple(needs), datas)
-        if anomaly_threads and _mode.anomaly:
-            _anomaly_hook(node, out)
-        return _make(out, node)
-    return _make(out, None)
-
-
-def constant(x):
-    """A non-Tensor operand as ops take it: Python numbers as they are (weakly typed, so
-    float32 stays float32), numpy scalars as Python numbers (as PyTorch treats them),
-    arrays as they are, other data (lists) converted like `autograd.tensor` does."""
-    if isinstance(x, np.generic) and x.dtype.kind in "biuf":
-        return x.item()  # (checked first: np.float64 is a float subclass and would upcast)
-    if isinstance(x, (int, float, np.ndarray)):
-        return x
-    return as_array(x)
-
-
-def apply2(op, a, b):
-    """`apply` for binary ops without attributes: the hot path of `+ - * /`."""
-    if isinstance(a, Tensor):
-        ad = a.data
-        ra = a.requires_grad
-    else:
-        if type(a) is not float and type(a) is not int:
-            a = constant(a)
-        ad = a
-        ra = False
-    if isinstance(b, Tensor):
-        bd = b.data
-        rb = b.requires_grad
-    else:
-        if type(b) is not float and type(b) is not int:
-            b = constant(b)
-        bd = b
-        rb = False
-    try:
-        out = op.forward(ad, bd)
-    except (ValueError, TypeError) as e:
-        raise _retyped(e, _forward_error(op, (ad, bd), None, e)) from None
-    if type(out) is not np.ndarray:
-        out = np.asarray(out)
-    if (ra or rb) and _mode.enabled:
-        node = Node(op, (a, b), out if op.save_out else None, None, (ra, rb), (ad, bd))
-        if anomaly_threads and _mode.anomaly:
-            _anomaly_hook(node, out)
-        return _make(out, node)
-    return _make(out, None)
-
-
-_TRUE1 = (True,)
-
-
-def apply1(op, a):
-    """`apply` for unary ops without attributes (exp, tanh, ...)."""
-    ad = a.data
-    out = op.forward(ad)
-    if type(out) is not np.ndarray:
-        out = np.asarray(out)
-    if a.requires_grad and _mode.enabled:
-        node = Node(op, (a,), out if op.save_out else None, None, _TRUE1, (ad,))
-        if anomaly_threads and _mode.anomaly:
-            _anomaly_hook(node, out)
-        return _make(out, node)
-    return _make(out, None)
-
-
-def _retyped(err, message):
-    """`err`'s kind of exception carrying `message`. numpy's own subclasses (the ufunc type
-    errors) can't be built from a message alone: those become their builtin base."""
-    try:
-        return type(err)(message)
-    except TypeError:
-        base = next(b for b in (IndexError, ValueError, TypeError) if isinstance(err, b))
-        return base(message)
-
-
-def _forward_error(op, datas, attrs, err) -> str:
-    """An error message naming the op, its inputs' shapes and dtypes, and numpy's complaint."""
-    parts = []
-    for d in datas:
-        if isinstance(d, np.ndarray):
-            parts.append(f"{d.dtype}{list(d.shape)}")
-        else:
-            parts.append(type(d).__name__)
-    from .ops.registry import attr_text
-
-    extra = attr_text(attrs)
-    return f"{op.name}: {err} (inputs {', '.join(parts)}{'; ' + extra if extra else ''})"
-
-
-def call(op, *args, **attrs):
-    """Apply an op to Tensors (recording) or to plain arrays (no graph, no Tensor).
-
-    Backward formulas use this so one formula serves first-order backward on arrays and
-    `create_graph=True` on Tensors.
-    """
-    for a in args:
-        if isinstance(a, Tensor):
-            return apply(op, *args, **attrs)
-    return op.forward(*args, **attrs)
-
-
-def raw(x):
-    """The array inside a Tensor, or x itself: for masks and other non-differentiable parts."""
-    return x.data if isinstance(x, Tensor) else x
-
-
-def _anomaly_hook(node, out):  # replaced by autograd.anomaly when anomaly mode is used
-    pass
-
-
-def _anomaly_backward(node, gin):  # replaced by autograd.anomaly (checks a node's gradients)
-    pass
-
-
-def _anomaly_twin(node, twin):  # replaced by autograd.anomaly (a twin keeps its node's origin)
-    pass
-
-
-# --------------------------------------------------------------------------- broadcasting
 def sum_to(g, shape: tuple):
     """Sum `g` (an array or Tensor) down to `shape`, undoing numpy broadcasting."""
     gshape = g.shape
@@ -292,178 +40,244 @@ def sum_to(g, shape: tuple):
     return g
 
 
-# --------------------------------------------------------------------------- backward
-class GraphFreedError(RuntimeError):
-    """Raised on a second backward through a graph whose saved buffers were freed."""
+def increment_version(*tensors: Tensor) -> None:
+    """Count an in-place change made by writing through `.data` (as the optimizers do), so
+    that backward refuses to use the old values (torch.autograd.graph.increment_version)."""
+    for t in tensors:
+        t._vc[0] += 1
 
 
-def _freed_error(node) -> GraphFreedError:
-    return GraphFreedError(
-        f"backward: trying to backward through the graph a second time (op '{node.op.name}'): "
-        "its saved values were freed after the first backward. Pass retain_graph=True to the "
-        "first backward() or autograd.grad() if you need to backward through it again."
-    )
+def vertex(t: Tensor):
+    """Where a tensor's gradient is collected: its node, or the leaf itself."""
+    return t._node if t._node is not None else t
 
 
-def _count_consumers(roots):
-    """Iteratively count, for each tensor reachable from `roots` through recorded nodes,
-    how many times it is consumed inside that subgraph (roots included, 0 if unconsumed)."""
-    deps: dict[int, int] = {id(t): 0 for t in roots}  # present = already on the stack
-    stack = list(roots)
+def _count_consumers(starts) -> dict:
+    """For each vertex reachable from `starts`, how many edges lead to it (iteratively)."""
+    deps = {id(v): 0 for v in starts}  # present = already on the stack
+    stack = list(starts)
     while stack:
-        node = stack.pop()._node
-        if node is None:
+        v = stack.pop()
+        if type(v) is not Node:
             continue
-        for inp, need in zip(node.inputs, node.needs):
-            if need:
-                k = id(inp)
+        for e in v.edges:
+            if e is not None:
+                k = id(e)
                 c = deps.get(k)
                 if c is None:
                     deps[k] = 1
-                    stack.append(inp)
+                    stack.append(e)
                 else:
                     deps[k] = c + 1
     return deps
+
+
+class _Pass:
+    """One backward pass: the gradients in flight and what to do with finished ones."""
+
+    __slots__ = ("grads", "deps", "ready", "want", "found", "accumulate", "create", "retain", "handed")
+
+    def __init__(self, roots, seeds, retain_graph, create_graph, inputs, accumulate):
+        starts = [vertex(t) for t in roots]
+        self.deps = _count_consumers(starts)
+        self.grads = {}
+        self.ready = []
+        self.create = create_graph
+        self.retain = retain_graph
+        self.accumulate = accumulate
+        self.handed = {id(s) for s in seeds}  # arrays the user holds: copy before keeping
+        self.want = None if inputs is None else {id(vertex(t)): i for i, t in enumerate(inputs)}
+        self.found = None if inputs is None else [None] * len(inputs)
+        for v, s in zip(starts, seeds):
+            k = id(v)
+            if k in self.grads:
+                self.grads[k] = self.grads[k] + s
+            else:
+                self.grads[k] = s
+                if self.deps[k] == 0:
+                    self.ready.append(v)
+
+    def finish(self, v, g):
+        """The complete gradient of a vertex's output: hooks, then kept or accumulated."""
+        if v._hooks is not None:
+            g = _run_hooks(v, g)
+        if self.want is not None:
+            i = self.want.get(id(v))
+            if i is not None:
+                self.found[i] = g
+        elif type(v) is not Node:
+            if self.accumulate:
+                _accumulate(v, g, self.handed, self.create)
+        elif v.retain is not None:
+            t = v.retain()
+            if t is not None:
+                _accumulate(t, g, self.handed, self.create)
+        return g
+
+    def send(self, v, gin):
+        """Pass a node's input gradients along its edges, shaped and typed like each input."""
+        grads = self.grads
+        check = not v.op.same_shape
+        for e, gi in zip(v.edges, gin):
+            if e is None:
+                continue
+            k = id(e)
+            if gi is not None:
+                if check:
+                    if gi.shape != e.shape:
+                        gi = sum_to(gi, e.shape)
+                    if gi.dtype != e.dtype:
+                        gi = gi.astype(e.dtype)
+                g0 = grads.get(k)
+                grads[k] = gi if g0 is None else g0 + gi
+            n = self.deps[k] - 1
+            self.deps[k] = n
+            if n == 0:
+                self.ready.append(e)
+
+
+def _node_backward(node, g, create, retain):
+    """One node's backward formula on its saved arrays (or on Tensors, under create)."""
+    if node.vers is not None:
+        if node.args is None:
+            raise GraphFreedError(
+                f"backward: trying to backward through the graph a second time (op '{node.op.name}'): "
+                "its saved values were freed after the first backward. Pass retain_graph=True to the "
+                "first backward() or autograd.grad() if you need to backward through it again."
+            )
+        check_versions(node)
+    op = node.op
+    if create:
+        out, args = unpack(node)
+    else:
+        out, args = node.out, node.args
+    if node.attrs is None:
+        gin = op.backward(g, out, node.needs, *args)
+    else:
+        gin = op.backward(g, out, node.needs, *args, **node.attrs)
+    if not retain and node.vers is not None:
+        node.args = None  # free what was saved (a second backward then raises)
+        node.out = None
+    return gin
 
 
 def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, inputs=None,
                  accumulate=True):
     """Reverse mode from `roots` (Tensors) with initial gradients `seeds`.
 
-    Gradients flow in topological order (Kahn's algorithm on consumer counts, so a tensor is
-    processed once all its consumers have passed their gradients); each is dropped as soon
-    as it has been used. With `accumulate`, leaves' `.grad` is summed into. With `inputs`
-    (a list of Tensors), returns their gradients in that order (None where none arrived).
+    With `accumulate`, leaves' `.grad` (and retained non-leaves') is summed into. With
+    `inputs` (a list of Tensors), returns their gradients in that order instead (None where
+    none arrived).
     """
-    if _mode.on_backward is not None:  # one check per backward call, nothing per op
-        _mode.on_backward(roots)
-    deps = _count_consumers(roots)
-    grads: dict[int, object] = {}
-    ready = []
-    for t, s in zip(roots, seeds):
-        k = id(t)
-        if k in grads:
-            grads[k] = grads[k] + s
-        else:
-            grads[k] = s
-            if deps[k] == 0:
-                ready.append(t)
-    want = None
-    found = None
-    if inputs is not None:
-        want = {id(t): i for i, t in enumerate(inputs)}
-        found = [None] * len(inputs)
-    handed = {id(s) for s in seeds}  # arrays the user or a leaf already holds: copy before storing
-    anomaly = _mode.anomaly  # read once: off, it costs one local test per node
-    prev_enabled = _mode.enabled  # (a `with set_grad_enabled` costs a microsecond per call)
-    _mode.enabled = create_graph
+    if state.on_backward is not None:  # one check per backward call, nothing per op
+        state.on_backward(roots)
+    p = _Pass(roots, seeds, retain_graph, create_graph, inputs, accumulate)
+    check_anomaly = state.anomaly  # read once: off, it costs one local test per node
+    prev_enabled = state.enabled  # (a `with set_grad_enabled` costs a microsecond per call)
+    state.enabled = create_graph
     try:
+        ready, grads = p.ready, p.grads
         while ready:
-            t = ready.pop()
-            k = id(t)
-            g = grads.pop(k, None)
-            node = t._node
+            v = ready.pop()
+            g = grads.pop(id(v), None)
             if g is not None:
-                if t._hooks is not None:
-                    g = _run_hooks(t, g)
-                if want is not None:
-                    if k in want:
-                        found[want[k]] = g
-                elif accumulate and (node is None or t._retain):
-                    _accumulate(t, g, handed)
-            if node is None:
+                g = p.finish(v, g)
+            if type(v) is not Node:
                 continue
             if g is None:  # nothing arrived: still release the inputs' consumer counts
-                gin = (None,) * len(node.inputs)
+                gin = (None,) * len(v.edges)
             else:
-                if node.freed:
-                    raise _freed_error(node)
-                op = node.op
-                check = not op.same_shape
-                if create_graph:
-                    gin = _tensor_vjp(node, g)
-                else:
-                    args = node.arrays
-                    if args is None:
-                        args = [a.data if isinstance(a, Tensor) else a for a in node.inputs]
-                    if node.attrs is None:
-                        gin = op.backward(g, node.saved, node.needs, *args)
-                    else:
-                        gin = op.backward(g, node.saved, node.needs, *args, **node.attrs)
-                if anomaly:
-                    _anomaly_backward(node, gin)
-                if not retain_graph:
-                    node.saved = None
-                    node.arrays = None
-                    node.freed = op.save_out or op.needs_inputs
-            for inp, need, gi in zip(node.inputs, node.needs, gin):
-                if not need:
-                    continue
-                ki = id(inp)
-                if gi is not None:
-                    if check:
-                        data = inp.data
-                        if gi.shape != data.shape:
-                            gi = sum_to(gi, data.shape)
-                        if gi.dtype != data.dtype:
-                            gi = gi.astype(data.dtype)
-                    if ki in grads:
-                        grads[ki] = grads[ki] + gi
-                    else:
-                        grads[ki] = gi
-                n = deps[ki] - 1
-                if n:
-                    deps[ki] = n
-                else:
-                    ready.append(inp)
+                gin = _node_backward(v, g, create_graph, retain_graph)
+                if check_anomaly:
+                    anomaly.backward_check(v, gin)
+            p.send(v, gin)
     finally:
-        _mode.enabled = prev_enabled
-    return found
+        state.enabled = prev_enabled
+    return p.found
 
 
-def _tensor_vjp(node, g):
-    """Backward with Tensors, so the gradient is itself differentiable (create_graph).
-
-    For `save_out` ops the saved output becomes a Tensor whose node is a twin of `node`
-    (same op, inputs and saved array): it is in the graph without running forward again,
-    and `node` still never references a Tensor of its own output. Other ops get
-    `node.saved` as is (None for built-ins, the context of an `autograd.Function`).
-    """
-    op = node.op
-    out = node.saved
-    if op.save_out:
-        twin = Node(op, node.inputs, out, node.attrs, node.needs)
-        twin.scope = node.scope
-        if _mode.anomaly:
-            _anomaly_twin(node, twin)
-        out = _make(out, twin)
-    if node.attrs is None:
-        return op.backward(g, out, node.needs, *node.inputs)
-    return op.backward(g, out, node.needs, *node.inputs, **node.attrs)
-
-
-def _run_hooks(t, g):
-    for fn in list(t._hooks.values()):
-        r = fn(g)
+def _run_hooks(v, g):
+    for fn in list(v._hooks.values()):
+        r = fn(g if isinstance(g, Tensor) else make(g))
         if r is not None:
-            if r.shape != g.shape:
+            name = getattr(fn, "__name__", repr(fn))
+            if not isinstance(r, (Tensor, np.ndarray)):
+                raise TypeError(f"hook {name!r} returned {type(r).__name__}; expected a Tensor, an array or None")
+            if r.shape != g.shape or r.dtype != g.dtype:
                 raise ValueError(
-                    f"hook {getattr(fn, '__name__', fn)!r} returned a gradient of shape "
-                    f"{r.shape}; expected {g.shape}"
+                    f"hook {name!r} returned a gradient of shape {tuple(r.shape)} and dtype {r.dtype}; "
+                    f"expected shape {tuple(g.shape)} and dtype {g.dtype}"
                 )
-            g = r
+            g = r if isinstance(g, Tensor) else (r.data if isinstance(r, Tensor) else r)
     return g
 
 
-def _accumulate(t, g, handed):
-    if isinstance(g, Tensor):  # create_graph through backward(): keep the array only
+def _accumulate(t, g, handed, create):
+    """Sum a finished gradient into `t.grad` (a Tensor of t's shape and dtype)."""
+    if create:  # keep the gradient differentiable: .grad becomes (old + g) in the graph
+        g = g if isinstance(g, Tensor) else make(g)
+        t._grad = g if t._grad is None else t._grad + g
+        return
+    if isinstance(g, Tensor):
         g = g.data
     elif type(g) is not np.ndarray:
         g = np.asarray(g)
-    if t.grad is None:
+    if t._grad is None:
         if g.base is not None or id(g) in handed or not g.flags.writeable:
             g = g.copy()
         handed.add(id(g))
-        t.grad = g
+        t._grad = make(g)
     else:
-        t.grad += g
+        t._grad.data += g
+        t._grad._vc[0] += 1
+
+
+@method()
+def backward(self: Tensor, gradient=None, retain_graph: bool | None = None, create_graph: bool = False,
+             inputs=None) -> None:
+    """Accumulate d(self)/d(leaf) into every leaf's `.grad` that requires grad.
+
+    `gradient` (same shape as self) is needed unless self has one element. The graph's
+    saved arrays are freed afterwards unless `retain_graph=True` (default: `create_graph`).
+    With `create_graph=True` the accumulated `.grad` is itself differentiable. `inputs`
+    restricts accumulation to those tensors.
+
+    >>> import autograd
+    >>> x = autograd.tensor(3.0, requires_grad=True)
+    >>> (x * x).backward(create_graph=True)
+    >>> x.grad.backward(); x.grad.item()  # 6 + d(2x)/dx
+    8.0
+    """
+    if not self._requires_grad:
+        raise RuntimeError(
+            "backward: this tensor does not require grad and has no grad_fn: no input of the "
+            "computation requires grad, or it ran under no_grad()"
+        )
+    if gradient is None:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"backward: gradient can be implied only for a tensor with one element; this one "
+                f"has shape {self.shape}: pass gradient= of that shape"
+            )
+        seed = np.ones(self.shape, dtype=self.dtype)
+    else:
+        seed = gradient.data if isinstance(gradient, Tensor) else gradient
+        seed = np.asarray(seed, dtype=self.dtype)
+        if seed.shape != self.shape:
+            raise ValueError(
+                f"backward: gradient has shape {seed.shape}; expected the output's shape {self.shape}"
+            )
+    if create_graph:
+        seed = gradient if isinstance(gradient, Tensor) and gradient.dtype == self.dtype else make(seed)
+    if retain_graph is None:
+        retain_graph = create_graph
+    if inputs is not None:
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        found = run_backward([self], [seed], retain_graph=retain_graph, create_graph=create_graph,
+                             inputs=inputs)
+        handed = {id(seed)}
+        for t, g in zip(inputs, found):
+            if g is not None:
+                _accumulate(t, g, handed, create_graph)
+        return
+    run_backward([self], [seed], retain_graph=retain_graph, create_graph=create_graph)

@@ -3,8 +3,11 @@
 A Function is recorded exactly like a built-in primitive: each subclass gets a private
 `Op` subclass (named after the class, not registered) whose backward calls the user's; the
 engine records a `Node` for it, undoes broadcasting, casts dtypes, frees, runs hooks and
-anomaly checks as for any op. The node's `saved` slot holds the context, so it is dropped
+anomaly checks as for any op. The node's `out` slot holds the context, so it is dropped
 after backward unless `retain_graph=True`.
+
+The context's saved tensors are version-checked like an op's saved arrays: changing one in
+place between forward and backward makes backward raise.
 
 What the user's code sees:
   forward(ctx, *args, **kwargs)  runs under no_grad; Tensor arguments arrive as the very
@@ -19,13 +22,16 @@ What the user's code sees:
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
 
-from . import engine
-from .engine import Node, _mode, no_grad
+from . import anomaly
+from .mode import no_grad, state, threads
+from .node import Node, VersionError, raw
 from .ops.registry import Op
+from .tensor import Tensor, make
 
 
 class FunctionCtx:
@@ -36,15 +42,15 @@ class FunctionCtx:
 
     def __init__(self, needs: tuple):
         self.needs_input_grad = needs
-        self._saved = None  # entries: ("in", Tensor) | ("out", index) | ("const", Tensor)
-        self._inputs = None  # set when recorded: what a twin output node needs
-        self._outs = None
-        self._op = None
+        self._saved = None  # the saved Tensors, as given
+        self._versions = None  # their versions when forward returned
+        self._outs = None  # forward's outputs (constants sharing the returned arrays)
+        self._nodes = None  # weak references to the recorded nodes, one per output
 
     def save_for_backward(self, *tensors) -> None:
         """Keep inputs or outputs of forward (Tensors or None) for backward."""
         for i, t in enumerate(tensors):
-            if t is not None and not isinstance(t, engine.Tensor):
+            if t is not None and not isinstance(t, Tensor):
                 raise TypeError(
                     f"save_for_backward: argument {i} is {type(t).__name__}; only Tensors or None "
                     "can be saved (store other values as attributes of ctx)"
@@ -59,22 +65,26 @@ class FunctionCtx:
             return ()
         if self._outs is None:  # still inside forward
             return tuple(self._saved)
+        self._check_versions()
         result = []
         for t in self._saved:
             k = _index_of(t, self._outs)
-            if k is None:
-                result.append(t)
-            elif _mode.enabled and self._op is not None:
-                # create_graph: the output as a Tensor of a twin node (same op and inputs)
-                node = Node(self._op, self._inputs, self, {"index": k} if len(self._outs) > 1 else None,
-                            self.needs_input_grad)
-                result.append(engine._make(self._outs[k].data, node))
+            node = self._nodes[k]() if k is not None and self._nodes is not None else None
+            if node is not None and state.enabled:  # create_graph: the output in the graph
+                result.append(make(t.data, node, t._vc))
             else:
-                result.append(self._outs[k])
+                result.append(t)
         return tuple(result)
 
-    def mark_non_differentiable(self, *tensors) -> None:
-        """Accepted for PyTorch compatibility: outputs are differentiable only through backward."""
+    def _check_versions(self) -> None:
+        for i, (t, v) in enumerate(zip(self._saved, self._versions or ())):
+            if t is not None and t._vc[0] != v:
+                raise VersionError(
+                    f"backward: one of the variables needed for gradient computation has been modified "
+                    f"by an inplace operation: saved tensor {i} of {self._op_name} (shape {list(t.shape)}, "
+                    f"dtype {t.dtype}{', ' + repr(t.name) if t.name else ''}) is at version {t._vc[0]}; "
+                    f"expected version {v} instead"
+                )
 
     def __repr__(self) -> str:
         return "ctx"
@@ -125,42 +135,46 @@ class Function:
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any):
         """Run forward and record the op when any Tensor argument requires grad."""
-        T = engine.Tensor
-        needs = tuple(isinstance(a, T) and a.requires_grad for a in args)
-        record = _mode.enabled and any(needs)
+        needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+        record = state.enabled and any(needs)
         ctx = FunctionCtx(needs)
         with no_grad():
             result = cls.forward(ctx, *args, **kwargs)
         many = isinstance(result, tuple)
         outs = tuple(_as_output(cls, r, i) for i, r in enumerate(result if many else (result,)))
+        ctx._outs = outs
+        ctx._op_name = cls.__name__
+        if ctx._saved is not None:
+            ctx._versions = tuple(None if t is None else t._vc[0] for t in ctx._saved)
         if not record:
             return outs if many else outs[0]
         op = cls._op
+        edges = tuple((a._node or a) if need else None for a, need in zip(args, needs))
+        stand_ins = tuple(edge if edge is not None else (a if not isinstance(a, Tensor) else None)
+                          for a, edge in zip(args, edges))
         recorded = []
+        nodes = []
         for i, o in enumerate(outs):
-            node = Node(op, args, ctx, {"index": i} if many else None, needs)
-            t = engine._make(o.data, node)
-            if _mode.anomaly:
-                engine._anomaly_hook(node, o.data, i)
-            recorded.append(t)
-        # ctx keeps the outputs' arrays (as constants), never the recorded Tensors: no cycle
-        ctx._outs = outs
-        ctx._inputs = args
-        ctx._op = op
-        ctx._many = many
+            # node.out holds the context; it keeps the outputs as constants, never these Tensors
+            node = Node(op, edges, stand_ins, {"index": i} if many else None, needs, ctx, (),
+                        o.shape, o.dtype)
+            if threads.anomaly and state.anomaly:
+                anomaly.forward_check(node, o.data, i)
+            recorded.append(make(o.data, node, o._vc))
+            nodes.append(weakref.ref(node))
+        ctx._nodes = nodes
         return tuple(recorded) if many else recorded[0]
 
 
 def _as_output(cls, r, i):
-    T = engine.Tensor
-    if isinstance(r, T):
-        return r if r._node is None else engine._make(r.data, None)
+    if isinstance(r, Tensor):
+        return r if r._node is None else make(r.data, None, r._vc)
     if r is None:
         raise TypeError(f"{cls.__name__}.forward returned None as output {i}; expected a Tensor or array")
     arr = np.asarray(r)
     if arr.dtype == object:
         raise TypeError(f"{cls.__name__}.forward output {i} is {type(r).__name__}; expected a Tensor or array")
-    return engine._make(arr, None)
+    return make(arr)
 
 
 def _make_op(fn_cls):
@@ -169,26 +183,24 @@ def _make_op(fn_cls):
     def forward(*arrays, **attrs):
         # Used only when something calls the op on plain arrays (engine.call): run the
         # user's forward once on constant Tensors.
-        T = engine.Tensor
-        args = [engine._make(a, None) if isinstance(a, np.ndarray) else a for a in arrays]
+        args = [make(a) if isinstance(a, np.ndarray) else a for a in arrays]
         with no_grad():
             r = fn_cls.forward(FunctionCtx(tuple(False for _ in args)), *args)
         r = r[attrs.get("index", 0)] if isinstance(r, tuple) else r
-        return r.data if isinstance(r, T) else np.asarray(r)
+        return r.data if isinstance(r, Tensor) else np.asarray(r)
 
     def backward(g, ctx, needs, *inputs, index=None):
-        T = engine.Tensor
-        tensor_mode = isinstance(g, T)  # create_graph: keep everything in the graph
+        tensor_mode = isinstance(g, Tensor)  # create_graph: keep everything in the graph
         outs = ctx._outs
         if index is None:
-            gos = (g if tensor_mode else engine._make(g, None),)
+            gos = (g if tensor_mode else make(g),)
         else:  # several outputs: this node carries output `index`; the others get zeros
             gos = []
             for k, o in enumerate(outs):
                 if k == index:
-                    gos.append(g if tensor_mode else engine._make(g, None))
+                    gos.append(g if tensor_mode else make(g))
                 else:
-                    gos.append(engine._make(np.zeros_like(o.data), None))
+                    gos.append(make(np.zeros_like(o.data)))
             gos = tuple(gos)
         result = fn_cls.backward(ctx, *gos)
         if not isinstance(result, tuple):
@@ -204,22 +216,20 @@ def _make_op(fn_cls):
                 grads.append(None)
                 continue
             shape = inp.shape
-            rshape = np.shape(engine.raw(r))
+            rshape = np.shape(raw(r))
             if rshape != shape and not _reducible(rshape, shape):
                 raise ValueError(
                     f"{fn_cls.__name__}.backward: gradient {i} has shape {rshape}; expected the "
                     f"input's shape {shape} (or one that broadcasts to it)"
                 )
             if tensor_mode:
-                grads.append(r if isinstance(r, T) else engine._make(np.asarray(r), None))
+                grads.append(r if isinstance(r, Tensor) else make(np.asarray(r)))
             else:
-                grads.append(r.data if isinstance(r, T) else np.asarray(r))
+                grads.append(r.data if isinstance(r, Tensor) else np.asarray(r))
         return tuple(grads)
 
     attrs = {
         "name": fn_cls.__name__,
-        "save_out": False,
-        "needs_inputs": True,  # the context is freed after backward, like saved inputs
         "forward": staticmethod(forward),
         "backward": staticmethod(backward),
         "__doc__": f"Op adapter of the user-defined Function {fn_cls.__qualname__}",

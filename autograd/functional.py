@@ -14,9 +14,10 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from . import engine
 from .grad import grad as _grad
-from .tensor import Tensor, _make, tensor
+from .mode import enable_grad, state
+from .operations import stack
+from .tensor import Tensor, make, tensor
 
 
 # --------------------------------------------------------------------------- helpers
@@ -41,10 +42,10 @@ def _prepare(inputs: tuple, create_graph: bool) -> tuple:
     grad is used as is, so results stay differentiable with respect to it."""
     out = []
     for t in inputs:
-        if create_graph and t.requires_grad and engine._mode.enabled:
+        if create_graph and t.requires_grad and state.enabled:
             out.append(t)
         else:
-            leaf = _make(t.data, None)
+            leaf = make(t.data)
             leaf.requires_grad = True
             out.append(leaf)
     return tuple(out)
@@ -104,15 +105,15 @@ def _fill(found, like: tuple, create_graph: bool, strict: bool, why: Callable) -
         if g is None:
             if strict:
                 raise RuntimeError(why(i, t))
-            g = _make(np.zeros(t.shape, dtype=t.dtype), None)
+            g = make(np.zeros(t.shape, dtype=t.dtype))
         elif not create_graph:
-            g = _make(g.data, None)
+            g = make(g.data)
         result.append(g)
     return tuple(result)
 
 
 def _detach(ts: tuple, create_graph: bool) -> tuple:
-    return ts if create_graph else tuple(_make(t.data, None) for t in ts)
+    return ts if create_graph else tuple(make(t.data) for t in ts)
 
 
 def _pack(is_tuple: bool, items: tuple):
@@ -146,13 +147,13 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool 
         ins = []
         for i in nums:
             a = _as_input(args[i], "value_and_grad")
-            if a.requires_grad and engine._mode.enabled:
+            if a.requires_grad and state.enabled:
                 traced = True  # an outer transform differentiates through us
             ins.append(a)
         leaves = _prepare(tuple(ins), create_graph=True)
         for i, t in zip(nums, leaves):
             args[i] = t
-        with engine.enable_grad():
+        with enable_grad():
             res = f(*args, **kwargs)
         if has_aux:
             if not isinstance(res, tuple) or len(res) != 2:
@@ -169,7 +170,7 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool 
         gos = (np.ones(value.shape, dtype=value.dtype),)
         gs = _grads((value,), leaves, gos, create_graph=traced, strict=False, what="value_and_grad")
         if not traced:
-            value = _make(value.data, None)
+            value = make(value.data)
         g = gs[0] if isinstance(argnums, int) else gs
         return ((value, aux), g) if has_aux else (value, g)
 
@@ -206,7 +207,7 @@ def vjp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
     """
     is_t, ins = _tuple(inputs, "vjp")
     leaves = _prepare(ins, create_graph)
-    with engine.enable_grad():
+    with enable_grad():
         out_t, outs = _outputs(func(*leaves), "vjp")
     vs = _vectors(v, outs, "vjp", "v")
     gs = _grads(outs, leaves, vs, create_graph, strict, "vjp")
@@ -227,12 +228,12 @@ def jvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
     is_t, ins = _tuple(inputs, "jvp")
     leaves = _prepare(ins, create_graph)
     vs = _vectors(v, leaves, "jvp", "v")
-    with engine.enable_grad():
+    with enable_grad():
         out_t, outs = _outputs(func(*leaves), "jvp")
         # u: dummy cotangents; uᵀJ is built as a graph in u, then differentiated along v.
         us = []
         for o in outs:
-            u = _make(np.zeros(o.shape, dtype=o.dtype), None)
+            u = make(np.zeros(o.shape, dtype=o.dtype))
             u.requires_grad = True
             us.append(u)
         gs = _grads(outs, leaves, us, True, strict, "jvp")
@@ -265,14 +266,12 @@ def jacobian(func: Callable, inputs, create_graph: bool = False, strict: bool = 
         raise ValueError(f"jacobian: strategy {strategy!r} is not supported; use 'reverse-mode'")
     is_t, ins = _tuple(inputs, "jacobian")
     leaves = _prepare(ins, create_graph)
-    with engine.enable_grad():
+    with enable_grad():
         out_t, outs = _outputs(func(*leaves), "jacobian")
     return _jacobian_of(outs, leaves, out_t, is_t, create_graph, strict, "jacobian")
 
 
 def _jacobian_of(outs, leaves, out_t, is_t, create_graph, strict, what):
-    from .operations import stack
-
     per_out = []
     for o in outs:
         rows = [[] for _ in leaves]
@@ -286,10 +285,10 @@ def _jacobian_of(outs, leaves, out_t, is_t, create_graph, strict, what):
         for j, t in enumerate(leaves):
             if create_graph:
                 jac = stack(rows[j], axis=0).reshape(o.shape + t.shape) if rows[j] else \
-                    _make(np.zeros(o.shape + t.shape, dtype=t.dtype), None)
+                    make(np.zeros(o.shape + t.shape, dtype=t.dtype))
             else:
                 data = np.stack([g.data for g in rows[j]]) if rows[j] else np.zeros((0,) + t.shape, t.dtype)
-                jac = _make(data.reshape(o.shape + t.shape), None)
+                jac = make(data.reshape(o.shape + t.shape))
             blocks.append(jac)
         per_out.append(_pack(is_t, tuple(blocks)))
     return _pack(out_t, tuple(per_out))
@@ -312,14 +311,14 @@ def hessian(func: Callable, inputs, create_graph: bool = False, strict: bool = F
         raise ValueError(f"hessian: strategy {outer_jacobian_strategy!r} is not supported; use 'reverse-mode'")
     is_t, ins = _tuple(inputs, "hessian")
     leaves = _prepare(ins, create_graph)
-    with engine.enable_grad():
+    with enable_grad():
         out = func(*leaves)
         _check_scalar(out, "hessian")
         gs = _grads((out,), leaves, (np.ones(out.shape, out.dtype),), True, strict, "hessian")
     rows = []
     for g in gs:
         if not g.requires_grad:  # func is linear in everything: the Hessian is zero
-            rows.append(tuple(_make(np.zeros(g.shape + t.shape, dtype=t.dtype), None) for t in leaves))
+            rows.append(tuple(make(np.zeros(g.shape + t.shape, dtype=t.dtype)) for t in leaves))
             continue
         rows.append(_jacobian_of((g,), leaves, False, True, create_graph, strict, "hessian"))
     return _pack(is_t, tuple(_pack(is_t, r) for r in rows))
@@ -356,7 +355,7 @@ def _second(func, inputs, v, create_graph, strict, what):
     is_t, ins = _tuple(inputs, what)
     leaves = _prepare(ins, create_graph)
     vs = _vectors(v, leaves, what, "v")
-    with engine.enable_grad():
+    with enable_grad():
         out = func(*leaves)
         _check_scalar(out, what)
         gs = _grads((out,), leaves, (np.ones(out.shape, out.dtype),), True, strict, what)
@@ -368,5 +367,5 @@ def _second(func, inputs, v, create_graph, strict, what):
         found = (None,) * len(leaves)
     result = _fill(found, leaves, create_graph, strict, lambda i, t: (
         f"{what}: the gradient is independent of input {i} and strict=True"))
-    value = out if create_graph else _make(out.data, None)
+    value = out if create_graph else make(out.data)
     return value, _pack(is_t, result)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import engine
-from .tensor import Tensor, _make
+from .tensor import Tensor, make
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
@@ -57,7 +57,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
         if go.shape != o.shape:
             raise ValueError(f"grad: grad_outputs[{i}] has shape {go.shape}; output {i} has {o.shape}")
         if create_graph and not isinstance(go, Tensor):
-            go = _make(go, None)
+            go = make(go)
         seeds.append(go)
     found = engine.run_backward(outs, seeds, retain_graph=retain_graph,
                                 create_graph=create_graph, inputs=ins)
@@ -75,7 +75,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
         else:
             if g.base is not None or not g.flags.writeable:
                 g = g.copy()
-            result.append(_make(np.asarray(g), None))
+            result.append(make(np.asarray(g)))
     return tuple(result)
 
 

@@ -13,25 +13,18 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import engine
-from .engine import apply, apply1, apply2
+from .dtypes import as_array
+from .node import apply, constant, raw
 from .ops import elementwise as E
 from .ops import linalg as L
 from .ops import reductions as R
 from .ops import shape as S
+from .tensor import Tensor, make, method
 
 
-def as_tensor(x):
+def as_tensor(x) -> Tensor:
     """x itself if it is a Tensor, else a constant Tensor made from it."""
-    if isinstance(x, engine.Tensor):
-        return x
-    from .tensor import tensor
-
-    return tensor(x)
-
-
-def _shape_of(x):
-    return tuple(np.shape(engine.raw(x)))
+    return x if isinstance(x, Tensor) else make(as_array(x))
 
 
 # --------------------------------------------------------------------------- argument checks
@@ -76,63 +69,102 @@ def _shape_arg(shape) -> tuple:
 
 
 # --------------------------------------------------------------------------- elementwise
+@method("add", "__add__")
 def add(x, y):
     """x + y with broadcasting."""
-    return apply2(E.Add, x, y)
+    return apply(E.Add, x, y)
 
 
+@method("sub", "__sub__")
 def sub(x, y):
     """x - y with broadcasting."""
-    return apply2(E.Sub, x, y)
+    return apply(E.Sub, x, y)
 
 
+@method("mul", "__mul__")
 def mul(x, y):
     """x * y with broadcasting."""
-    return apply2(E.Mul, x, y)
+    return apply(E.Mul, x, y)
 
 
+@method("div", "__truediv__")
 def div(x, y):
     """x / y with broadcasting."""
-    return apply2(E.Div, x, y)
+    return apply(E.Div, x, y)
 
 
-def pow(x, y):  # noqa: A001 - numpy's and PyTorch's name
-    """x ** y with broadcasting."""
-    return apply2(E.Pow, x, y)
+@method("pow", "__pow__")
+def power(x, y):
+    """x ** y with broadcasting (`autograd.pow`, `x.pow(y)`)."""
+    return apply(E.Pow, x, y)
 
 
+@method("__radd__")
+def _radd(x, y):
+    return apply(E.Add, y, x)
+
+
+@method("__rsub__")
+def _rsub(x, y):
+    return apply(E.Sub, y, x)
+
+
+@method("__rmul__")
+def _rmul(x, y):
+    return apply(E.Mul, y, x)
+
+
+@method("__rtruediv__")
+def _rdiv(x, y):
+    return apply(E.Div, y, x)
+
+
+@method("__rpow__")
+def _rpow(x, y):
+    return apply(E.Pow, y, x)
+
+
+@method("neg", "__neg__")
 def neg(x):
     """-x."""
-    return apply1(E.Neg, as_tensor(x))
+    return apply(E.Neg, as_tensor(x))
 
 
-def _unary(op, doc):
+@method("__pos__")
+def _pos(x):
+    return x
+
+
+def _unary(op, doc, name=None):
     def fn(x):
-        return apply1(op, as_tensor(x))
+        return apply(op, as_tensor(x))
 
-    fn.__name__ = op.name
-    fn.__qualname__ = op.name
+    fn.__name__ = fn.__qualname__ = name or op.name
     fn.__doc__ = doc
-    return fn
+    return method(op.name)(fn)
 
 
 exp = _unary(E.Exp, "Elementwise e**x.\n\n>>> import autograd\n>>> autograd.exp(autograd.tensor(0.0)).item()\n1.0")
 log = _unary(E.Log, "Elementwise natural logarithm.")
 sqrt = _unary(E.Sqrt, "Elementwise square root (gradient inf at 0, as PyTorch).")
-abs = _unary(E.Abs, "Elementwise |x| (gradient 0 at 0, as PyTorch).")  # noqa: A001
+absolute = _unary(E.Abs, "Elementwise |x| (gradient 0 at 0, as PyTorch): `autograd.abs`.", "abs")
+method("__abs__")(absolute)
 sin = _unary(E.Sin, "Elementwise sine.")
 cos = _unary(E.Cos, "Elementwise cosine.")
 tanh = _unary(E.Tanh, "Elementwise hyperbolic tangent.")
 sigmoid = _unary(E.Sigmoid, "Elementwise logistic function 1/(1+exp(-x)), overflow-free.")
 relu = _unary(E.Relu, "Elementwise max(x, 0).")
 erf = _unary(E.Erf, "Elementwise error function.")
+clone = _unary(E.Clone, "A copy with its own memory that stays in the graph (gradient passes through).")
 
 
+@method("leaky_relu")
 def leaky_relu(x, negative_slope: float = 0.01):
     """x where x > 0, else negative_slope * x."""
     return apply(E.LeakyRelu, as_tensor(x), negative_slope=float(negative_slope))
 
 
+@method("gelu")
 def gelu(x, approximate: str = "none"):
     """Gaussian error linear unit x·Φ(x); approximate="tanh" uses the tanh formula (as torch)."""
     if approximate not in ("none", "tanh"):
@@ -140,11 +172,13 @@ def gelu(x, approximate: str = "none"):
     return apply(E.Gelu, as_tensor(x), approximate=approximate)
 
 
+@method("softplus")
 def softplus(x, beta: float = 1.0, threshold: float = 20.0):
     """log(1 + exp(beta x)) / beta, linear where beta x > threshold (as torch)."""
     return apply(E.Softplus, as_tensor(x), beta=float(beta), threshold=float(threshold))
 
 
+@method("clip", "clamp")
 def clip(x, min=None, max=None):  # noqa: A002 - PyTorch's clamp names
     """Limit values to [min, max]; either bound may be None. Gradient passes inside, bounds included."""
     if min is None and max is None:
@@ -152,19 +186,21 @@ def clip(x, min=None, max=None):  # noqa: A002 - PyTorch's clamp names
     return apply(E.Clip, as_tensor(x), min=min, max=max)
 
 
+@method("maximum")
 def maximum(x, y):
     """Elementwise maximum with broadcasting (a tie splits the gradient evenly)."""
-    return apply2(E.Maximum, x, y)
+    return apply(E.Maximum, x, y)
 
 
+@method("minimum")
 def minimum(x, y):
     """Elementwise minimum with broadcasting (a tie splits the gradient evenly)."""
-    return apply2(E.Minimum, x, y)
+    return apply(E.Minimum, x, y)
 
 
 def where(condition, x, y):
     """x where condition holds, else y (broadcast together). No gradient flows to condition."""
-    cond = np.asarray(engine.raw(condition))
+    cond = np.asarray(raw(condition))
     if cond.dtype != bool:
         raise TypeError(f"where: condition must be boolean; got dtype {cond.dtype}")
     return apply(E.Where, cond, _operand(x), _operand(y))
@@ -172,11 +208,12 @@ def where(condition, x, y):
 
 def _operand(x):
     """Tensors as they are, other data as `engine.constant` makes it."""
-    return x if isinstance(x, engine.Tensor) else engine.constant(x)
+    return x if isinstance(x, Tensor) else constant(x)
 
 
 # --------------------------------------------------------------------------- reductions
-def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
+@method("sum")
+def reduce_sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Sum over `axis` (int, tuple or None for all); numpy keywords, `dim=`/`keepdim=` accepted.
 
     >>> import autograd
@@ -188,6 +225,7 @@ def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
     return apply(R.Sum, x, axis=axis, keepdims=keepdims)
 
 
+@method("mean")
 def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Mean over `axis`."""
     x = as_tensor(x)
@@ -195,7 +233,8 @@ def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     return apply(R.Mean, x, axis=axis, keepdims=keepdims)
 
 
-def max(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
+@method("max")
+def reduce_max(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Max over `axis`; tied maxima share the gradient evenly."""
     x = as_tensor(x)
     axis, keepdims = _axes("max", x, axis, keepdims, dim, keepdim)
@@ -203,7 +242,8 @@ def max(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
     return apply(R.Max, x, axis=axis, keepdims=keepdims)
 
 
-def min(x, axis=None, keepdims=False, *, dim=None, keepdim=None):  # noqa: A001
+@method("min")
+def reduce_min(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Min over `axis`; tied minima share the gradient evenly."""
     x = as_tensor(x)
     axis, keepdims = _axes("min", x, axis, keepdims, dim, keepdim)
@@ -216,6 +256,7 @@ def _nonempty(op, x, axis):
         raise ValueError(f"{op}: cannot reduce an empty tensor of shape {x.shape}")
 
 
+@method("var")
 def var(x, axis=None, ddof: int = 0, keepdims=False, *, dim=None, keepdim=None, correction=None):
     """Variance over `axis` with numpy's `ddof` (default 0, the biased estimate).
 
@@ -230,11 +271,13 @@ def var(x, axis=None, ddof: int = 0, keepdims=False, *, dim=None, keepdim=None, 
     return apply(R.Sum, d * d, axis=axis, keepdims=keepdims) / (n - ddof)
 
 
+@method("std")
 def std(x, axis=None, ddof: int = 0, keepdims=False, *, dim=None, keepdim=None, correction=None):
     """Standard deviation over `axis` (sqrt of `var`)."""
-    return sqrt(var(x, axis, ddof, keepdims, dim=dim, keepdim=keepdim, correction=correction))
+    return apply(E.Sqrt, var(x, axis, ddof, keepdims, dim=dim, keepdim=keepdim, correction=correction))
 
 
+@method("logsumexp")
 def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """log(sum(exp(x))) over `axis`, shifted by the max: finite for logits of ±1e4."""
     x = as_tensor(x)
@@ -242,33 +285,38 @@ def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     return apply(R.LogSumExp, x, axis=axis, keepdims=keepdims)
 
 
+@method("softmax")
 def softmax(x, axis: int = -1, *, dim=None):
     """exp(x) / sum(exp(x)) along one axis (default the last), computed stably."""
     x = as_tensor(x)
     return apply(R.Softmax, x, axis=_one_axis("softmax", x, axis, dim))
 
 
+@method("log_softmax")
 def log_softmax(x, axis: int = -1, *, dim=None):
     """x - logsumexp(x) along one axis (default the last): finite for logits of ±1e4."""
     x = as_tensor(x)
     return apply(R.LogSoftmax, x, axis=_one_axis("log_softmax", x, axis, dim))
 
 
+@method("argmax")
 def argmax(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Indices of the maxima (an integer Tensor, no gradient)."""
     x = as_tensor(x)
     axis = dim if dim is not None else axis
-    return engine._make(np.asarray(np.argmax(x.data, axis=axis, keepdims=bool(keepdim or keepdims))), None)
+    return make(np.asarray(np.argmax(x.data, axis=axis, keepdims=bool(keepdim or keepdims))))
 
 
+@method("argmin")
 def argmin(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Indices of the minima (an integer Tensor, no gradient)."""
     x = as_tensor(x)
     axis = dim if dim is not None else axis
-    return engine._make(np.asarray(np.argmin(x.data, axis=axis, keepdims=bool(keepdim or keepdims))), None)
+    return make(np.asarray(np.argmin(x.data, axis=axis, keepdims=bool(keepdim or keepdims))))
 
 
 # --------------------------------------------------------------------------- shapes
+@method("reshape", "view")
 def reshape(x, *shape):
     """Reshape to `shape` (a tuple or separate ints; one -1 allowed)."""
     x = as_tensor(x)
@@ -290,6 +338,7 @@ def reshape(x, *shape):
     return apply(S.Reshape, x, shape=shape)
 
 
+@method("transpose", "permute")
 def transpose(x, *axes):
     """Permute axes (reverse them when none are given), as numpy.transpose."""
     x = as_tensor(x)
@@ -307,6 +356,7 @@ def transpose(x, *axes):
     return apply(S.Transpose, x, axes=axes)
 
 
+@method("swapaxes")
 def swapaxes(x, axis1: int, axis2: int):
     """Exchange two axes."""
     x = as_tensor(x)
@@ -317,6 +367,7 @@ def swapaxes(x, axis1: int, axis2: int):
     return transpose(x, tuple(perm))
 
 
+@method("broadcast_to")
 def broadcast_to(x, shape):
     """Broadcast to `shape` (numpy rules); the gradient is summed back."""
     x = as_tensor(x)
@@ -332,6 +383,7 @@ def broadcast_to(x, shape):
     return apply(S.BroadcastTo, x, shape=shape)
 
 
+@method("expand_dims", "unsqueeze")
 def expand_dims(x, axis):
     """Insert axes of length 1 at `axis` (int or tuple), as numpy.expand_dims."""
     x = as_tensor(x)
@@ -346,6 +398,7 @@ def expand_dims(x, axis):
     return reshape(x, tuple(shape))
 
 
+@method("squeeze")
 def squeeze(x, axis=None, *, dim=None):
     """Remove axes of length 1 (all of them, or those in `axis`)."""
     x = as_tensor(x)
@@ -361,6 +414,7 @@ def squeeze(x, axis=None, *, dim=None):
     return reshape(x, shape)
 
 
+@method("flatten")
 def flatten(x, start_dim: int = 0, end_dim: int = -1):
     """Merge axes start_dim..end_dim into one (all axes by default, as torch.flatten)."""
     x = as_tensor(x)
@@ -408,6 +462,7 @@ def stack(tensors: Sequence, axis: int = 0, *, dim=None):
 
 
 # --------------------------------------------------------------------------- linear algebra
+@method("matmul", "__matmul__", "mm")
 def matmul(a, b):
     """Matrix product with numpy's rules: 1-d operands, 2-d, batched with broadcasting.
 
@@ -416,6 +471,11 @@ def matmul(a, b):
     [[11.0]]
     """
     a, b = as_tensor(a), as_tensor(b)
+    if a.dtype != b.dtype and a.dtype.kind == "f" and b.dtype.kind == "f":
+        raise TypeError(
+            f"matmul: both operands must have the same dtype, but got {a.dtype} and {b.dtype}; cast "
+            "one of them (x.float() / x.double(), or model.float() / model.double())"
+        )
     sa, sb = a.shape, b.shape
     if len(sa) == 0 or len(sb) == 0:
         raise ValueError(f"matmul: operands must be at least 1-d; got shapes {sa} and {sb}")
@@ -430,9 +490,10 @@ def matmul(a, b):
             raise ValueError(
                 f"matmul: batch shapes {sa[:-2]} and {sb[:-2]} of {sa} and {sb} do not broadcast"
             ) from None
-    return apply2(L.Matmul, a, b)
+    return apply(L.Matmul, a, b)
 
 
+@method("astype")
 def astype(x, dtype):
     """Cast to `dtype`; the gradient is cast back to the input's dtype."""
     x = as_tensor(x)
@@ -442,6 +503,7 @@ def astype(x, dtype):
     return apply(E.Cast, x, dtype=dtype)
 
 
+@method("__getitem__")
 def getitem(x, index):
     """x[index]: slices, ints, None, Ellipsis, integer arrays (repeats accumulate), boolean masks."""
     x = as_tensor(x)
@@ -459,7 +521,7 @@ def _index(index):
 
 
 def _index_item(i):
-    if isinstance(i, engine.Tensor):
+    if isinstance(i, Tensor):
         i = i.data
     elif isinstance(i, list):
         i = np.asarray(i)
@@ -471,14 +533,75 @@ def _index_item(i):
 # Comparisons carry no gradient: they return boolean Tensors.
 def _compare(fn):
     def compare(x, y):
-        return engine._make(np.asarray(fn(engine.raw(x), engine.raw(y))), None)
+        return make(np.asarray(fn(raw(x), raw(y))))
 
     return compare
 
 
-equal = _compare(operator.eq)
-not_equal = _compare(operator.ne)
-less = _compare(operator.lt)
-less_equal = _compare(operator.le)
-greater = _compare(operator.gt)
-greater_equal = _compare(operator.ge)
+equal = method("__eq__", "eq")(_compare(operator.eq))
+not_equal = method("__ne__", "ne")(_compare(operator.ne))
+less = method("__lt__", "lt")(_compare(operator.lt))
+less_equal = method("__le__", "le")(_compare(operator.le))
+greater = method("__gt__", "gt")(_compare(operator.gt))
+greater_equal = method("__ge__", "ge")(_compare(operator.ge))
+
+
+@method("__rmatmul__")
+def _rmatmul(x, y):
+    return matmul(y, x)
+
+
+@method("t")
+def t(x):
+    """The transpose of a tensor of at most 2 dimensions (PyTorch's `x.t()`)."""
+    x = as_tensor(x)
+    if x.ndim > 2:
+        raise ValueError(f"t: expects a tensor of at most 2 dimensions; got shape {x.shape} (use transpose)")
+    return transpose(x)
+
+
+# numpy's ufuncs on Tensors: the arithmetic ones are our ops (so `ndarray * Tensor` is recorded
+# like `Tensor * ndarray`); the rest (np.isfinite, np.sign, ...) compute on the arrays and return
+# arrays: no gradient, and visibly so.
+_UFUNC_OPS = {np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div, np.power: power,
+              np.matmul: matmul, np.negative: neg, np.maximum: maximum, np.minimum: minimum}
+
+
+@method()
+def __array_ufunc__(self, ufunc, how, *inputs, **kwargs):
+    if how == "__call__" and not kwargs and ufunc in _UFUNC_OPS:
+        return _UFUNC_OPS[ufunc](*inputs)
+    inputs = tuple(raw(a) for a in inputs)
+    if "out" in kwargs:
+        kwargs["out"] = tuple(raw(o) for o in kwargs["out"])
+        if any(isinstance(o, Tensor) for o in kwargs["out"]):
+            return NotImplemented
+    return getattr(ufunc, how)(*inputs, **kwargs)
+
+
+Tensor.T = property(transpose, doc="The tensor with its axes reversed (numpy's `.T`).")
+
+
+@method("to")
+def to(x, *args, dtype=None, device=None):
+    """Cast to a dtype (`x.to(autograd.float64)`); "cpu" is the only device for now."""
+    for a in args:
+        if isinstance(a, str) and a in ("cpu", "cuda") or a is None:
+            device = a if a is not None else device
+        else:
+            dtype = a
+    if device not in (None, "cpu"):
+        raise RuntimeError(f"to: device {device!r} is not available; graphgrad runs on 'cpu'")
+    return x if dtype is None else astype(x, dtype)
+
+
+@method("float")
+def to_float32(x):
+    """Cast to float32 (PyTorch's `x.float()`)."""
+    return astype(x, np.float32)
+
+
+@method("double")
+def to_float64(x):
+    """Cast to float64 (PyTorch's `x.double()`)."""
+    return astype(x, np.float64)

@@ -1,15 +1,45 @@
-"""The Tensor: a numpy array, its gradient, and the node that made it. Thin by design:
-operators and methods call the public functions in `autograd.operations`."""
+"""The Tensor's data model: a numpy array, its gradient, its version and the node that made it.
+
+Thin by design, and low in the import order (it imports nothing above `dtypes`): the math
+methods and operators (`x.exp()`, `x + y`, `x.add_(y)`, `x.backward()`) are defined beside
+their functions in `operations.py`, `inplace.py` and `engine.py`, each marked there with
+`@method`, which is how they become Tensor methods when `autograd` is imported.
+"""
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
-from . import engine
-from . import operations as F
 from .dtypes import as_array, get_default_dtype
-from .engine import apply2
-from .ops import elementwise as E
+
+
+def method(*names: str):
+    """Decorator: make the function also a Tensor method, under its own name or `names`."""
+
+    def install(fn):
+        for name in names or (fn.__name__,):
+            setattr(Tensor, name, fn)
+        return fn
+
+    return install
+
+
+class Size(int):
+    """`x.size`: numpy's element count, and callable as PyTorch's `x.size()` / `x.size(dim)`."""
+
+    def __new__(cls, shape: tuple):
+        self = super().__new__(cls, int(np.prod(shape, dtype=np.int64)) if shape else 1)
+        self.shape = shape
+        return self
+
+    def __call__(self, dim: int | None = None):
+        if dim is None:
+            return self.shape
+        if not -len(self.shape) <= dim < len(self.shape):
+            raise IndexError(f"size: dim {dim} is out of range for shape {self.shape}")
+        return self.shape[dim]
 
 
 class Tensor:
@@ -23,22 +53,19 @@ class Tensor:
     [2.0, 4.0, 6.0]
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "name", "_hooks", "_retain", "__weakref__")
-    __array_ufunc__ = None  # numpy defers to our operators: ndarray * Tensor -> Tensor
+    __slots__ = ("data", "_grad", "_requires_grad", "_node", "name", "_hooks", "_vc", "__weakref__")
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
         arr = as_array(data, dtype, copy=True)
-        if requires_grad and arr.dtype.kind != "f":
-            raise TypeError(
-                f"tensor: only floating-point tensors can require gradients; got dtype {arr.dtype}"
-            )
         self.data = arr
-        self.grad = None
-        self.requires_grad = bool(requires_grad)
+        self._grad = None
+        self._requires_grad = False
         self._node = None
         self.name = name
         self._hooks = None
-        self._retain = False
+        self._vc = [0]
+        if requires_grad:
+            self.requires_grad = True
 
     # ---------------------------------------------------------------- attributes
     @property
@@ -50,8 +77,15 @@ class Tensor:
         return self.data.ndim
 
     @property
-    def size(self) -> int:
+    def size(self) -> Size:
+        return Size(self.data.shape)
+
+    def numel(self) -> int:
+        """The number of elements."""
         return self.data.size
+
+    def dim(self) -> int:
+        return self.data.ndim
 
     @property
     def dtype(self) -> np.dtype:
@@ -68,8 +102,58 @@ class Tensor:
         return self._node
 
     @property
-    def T(self) -> Tensor:
-        return F.transpose(self)
+    def _version(self) -> int:
+        """How many times the data was changed in place (backward checks it, as PyTorch)."""
+        return self._vc[0]
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        flag = bool(flag)
+        if self._node is not None:
+            if not flag:
+                raise RuntimeError(
+                    "requires_grad: you can only change requires_grad flags of leaf variables; "
+                    "use detach() to get a tensor that doesn't require grad"
+                )
+            return
+        if flag and self.data.dtype.kind != "f":
+            raise RuntimeError(
+                f"requires_grad: only Tensors of floating point dtype can require gradients; "
+                f"this one is {self.data.dtype}"
+            )
+        self._requires_grad = flag
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set requires_grad on a leaf; returns self."""
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The accumulated gradient: a Tensor of this tensor's shape and dtype, or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is None:
+            self._grad = None
+            return
+        arr = value.data if isinstance(value, Tensor) else value
+        if not isinstance(arr, np.ndarray):
+            raise TypeError(f"grad: assigned grad must be a Tensor, an array or None; got {type(value).__name__}")
+        if arr.shape != self.data.shape:
+            raise RuntimeError(
+                f"grad: assigned grad has data of a different size: {arr.shape}; expected {self.data.shape}"
+            )
+        if arr.dtype != self.data.dtype:
+            raise RuntimeError(
+                f"grad: assigned grad has data of a different type: {arr.dtype}; expected {self.data.dtype}"
+            )
+        self._grad = value if isinstance(value, Tensor) else make(arr)
 
     def __len__(self) -> int:
         if self.data.ndim == 0:
@@ -96,6 +180,11 @@ class Tensor:
     def __int__(self) -> int:
         return int(self.item())
 
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError(f"only integer tensors of a single element can be used as an index; got {self}")
+        return int(self.data)
+
     def __array__(self, dtype=None, copy=None):
         return self.data if dtype is None else self.data.astype(dtype)
 
@@ -106,7 +195,7 @@ class Tensor:
             extra.append(f"dtype={self.data.dtype}")
         if self._node is not None:
             extra.append(f"grad_fn=<{self._node.op.name}>")
-        elif self.requires_grad:
+        elif self._requires_grad:
             extra.append("requires_grad=True")
         if self.name:
             extra.append(f"name={self.name!r}")
@@ -127,237 +216,90 @@ class Tensor:
         return self.data.tolist()
 
     def detach(self) -> Tensor:
-        """A new leaf sharing this data, cut from the graph."""
-        return _make(self.data, None)
+        """A new leaf sharing this data (and its version counter), cut from the graph."""
+        return make(self.data, None, self._vc)
 
-    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        """Set requires_grad in place on a leaf; returns self."""
-        if self._node is not None and not requires_grad:
-            raise RuntimeError(
-                "requires_grad_: cannot turn off gradient on a non-leaf tensor; use detach()"
-            )
-        if requires_grad and self.data.dtype.kind != "f":
-            raise TypeError(
-                f"requires_grad_: only floating-point tensors can require gradients; got dtype {self.dtype}"
-            )
-        self.requires_grad = bool(requires_grad)
-        return self
+    def any(self) -> bool:
+        return bool(self.data.any())
 
-    def astype(self, dtype) -> Tensor:
-        return F.astype(self, dtype)
+    def all(self) -> bool:
+        return bool(self.data.all())
 
-    def zero_(self) -> Tensor:
-        """Fill with zeros in place (no graph): for buffers and parameters."""
-        self.data[...] = 0
-        return self
-
-    # ---------------------------------------------------------------- autograd
-    def backward(self, gradient=None, retain_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) into every leaf's `.grad` that requires grad.
-
-        `gradient` (same shape as self) is needed unless self has one element. The graph's
-        saved buffers are freed afterwards unless `retain_graph=True`.
-        """
-        if not self.requires_grad:
-            raise RuntimeError(
-                "backward: this tensor does not require grad and has no grad_fn: no input of the "
-                "computation requires grad, or it ran under no_grad()"
-            )
-        if gradient is None:
-            if self.data.size != 1:
-                raise RuntimeError(
-                    f"backward: gradient can be implied only for a tensor with one element; this one "
-                    f"has shape {self.shape}: pass gradient= of that shape"
-                )
-            seed = np.ones(self.shape, dtype=self.dtype)
-        else:
-            seed = engine.raw(gradient)
-            seed = np.asarray(seed, dtype=self.dtype)
-            if seed.shape != self.shape:
-                raise ValueError(
-                    f"backward: gradient has shape {seed.shape}; expected the output's shape {self.shape}"
-                )
-        engine.run_backward([self], [seed], retain_graph=retain_graph)
-
+    # ---------------------------------------------------------------- hooks
     def register_hook(self, fn):
         """Call fn(grad) when this tensor's gradient is computed; a non-None return replaces it.
 
         Returns a handle whose `remove()` unregisters the hook.
         """
-        if not self.requires_grad:
+        if not self._requires_grad:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't require grad")
-        if self._hooks is None:
-            self._hooks = {}
-        handle = _HookHandle(self)
-        self._hooks[handle.id] = fn
+        owner = self if self._node is None else self._node  # a non-leaf's hooks live on its node
+        if owner._hooks is None:
+            owner._hooks = {}
+        handle = _HookHandle(owner)
+        owner._hooks[handle.id] = fn
         return handle
 
     def retain_grad(self) -> None:
         """Keep `.grad` on a non-leaf tensor after backward (leaves always keep theirs)."""
-        if not self.requires_grad:
+        if not self._requires_grad:
             raise RuntimeError("retain_grad: the tensor does not require grad")
-        self._retain = True
-
-    def draw(self, **kwargs):
-        """Draw the graph that computed this tensor: `autograd.viz.draw(self, **kwargs)`."""
-        from . import viz
-
-        return viz.draw(self, **kwargs)
-
-    # ---------------------------------------------------------------- operators
-    def __add__(self, other):
-        return apply2(E.Add, self, other)
-
-    def __radd__(self, other):
-        return apply2(E.Add, other, self)
-
-    def __sub__(self, other):
-        return apply2(E.Sub, self, other)
-
-    def __rsub__(self, other):
-        return apply2(E.Sub, other, self)
-
-    def __mul__(self, other):
-        return apply2(E.Mul, self, other)
-
-    def __rmul__(self, other):
-        return apply2(E.Mul, other, self)
-
-    def __truediv__(self, other):
-        return apply2(E.Div, self, other)
-
-    def __rtruediv__(self, other):
-        return apply2(E.Div, other, self)
-
-    def __pow__(self, other):
-        return apply2(E.Pow, self, other)
-
-    def __rpow__(self, other):
-        return apply2(E.Pow, other, self)
-
-    def __matmul__(self, other):
-        return F.matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return F.matmul(other, self)
-
-    def __neg__(self):
-        return engine.apply1(E.Neg, self)
-
-    def __pos__(self):
-        return self
-
-    def __abs__(self):
-        return F.abs(self)
-
-    def __getitem__(self, index):
-        return F.getitem(self, index)
-
-    __eq__ = F.equal
-    __ne__ = F.not_equal
-    __lt__ = F.less
-    __le__ = F.less_equal
-    __gt__ = F.greater
-    __ge__ = F.greater_equal
-
-    # ---------------------------------------------------------------- methods
-    def reshape(self, *shape):
-        return F.reshape(self, *shape)
-
-    def view(self, *shape):
-        return F.reshape(self, *shape)
-
-    def transpose(self, *axes):
-        return F.transpose(self, *axes)
-
-    def any(self):
-        return bool(self.data.any())
-
-    def all(self):
-        return bool(self.data.all())
-
-    # Methods that are the public functions themselves (the tensor is the first argument).
-    exp = F.exp
-    log = F.log
-    sqrt = F.sqrt
-    abs = F.abs
-    sin = F.sin
-    cos = F.cos
-    tanh = F.tanh
-    sigmoid = F.sigmoid
-    relu = F.relu
-    erf = F.erf
-    leaky_relu = F.leaky_relu
-    gelu = F.gelu
-    softplus = F.softplus
-    clip = F.clip
-    clamp = F.clip
-    maximum = F.maximum
-    minimum = F.minimum
-    sum = F.sum
-    mean = F.mean
-    max = F.max
-    min = F.min
-    var = F.var
-    std = F.std
-    logsumexp = F.logsumexp
-    softmax = F.softmax
-    log_softmax = F.log_softmax
-    argmax = F.argmax
-    argmin = F.argmin
-    swapaxes = F.swapaxes
-    broadcast_to = F.broadcast_to
-    expand_dims = F.expand_dims
-    unsqueeze = F.expand_dims
-    squeeze = F.squeeze
-    flatten = F.flatten
-    matmul = F.matmul
+        if self._node is not None:
+            self._node.retain = weakref.ref(self)
 
 
 class _HookHandle:
     _next = 0
 
-    def __init__(self, tensor):
-        import weakref
-
+    def __init__(self, owner):
         _HookHandle._next += 1
         self.id = _HookHandle._next
-        self._ref = weakref.ref(tensor)
+        self._ref = weakref.ref(owner)
 
     def remove(self) -> None:
-        t = self._ref()
-        if t is not None and t._hooks is not None:
-            t._hooks.pop(self.id, None)
-            if not t._hooks:
-                t._hooks = None
+        owner = self._ref()
+        if owner is not None and owner._hooks is not None:
+            owner._hooks.pop(self.id, None)
+            if not owner._hooks:
+                owner._hooks = None
 
 
-def _make(data: np.ndarray, node) -> Tensor:
-    """A Tensor around an op's output (no copy); `node` is None for constants."""
+def make(data: np.ndarray, node=None, vc=None) -> Tensor:
+    """A Tensor around an array (no copy): an op's output when `node` is given, else a
+    constant leaf. `vc` shares a version counter (views, detach)."""
     t = object.__new__(Tensor)
     t.data = data
-    t.grad = None
-    t.requires_grad = node is not None
+    t._grad = None
+    t._requires_grad = node is not None
     t._node = node
     t.name = None
     t._hooks = None
-    t._retain = False
+    t._vc = [0] if vc is None else vc
     return t
 
 
 def tensor(data, requires_grad: bool = False, dtype=None, name: str | None = None) -> Tensor:
     """Make a leaf Tensor from numbers, lists, numpy arrays or another Tensor (data is copied).
 
-    Python numbers and lists take the default float dtype (float32); numpy arrays keep theirs.
+    Python floats take the default float dtype (float32), Python ints int64 and bools bool,
+    as in PyTorch; numpy arrays keep theirs.
 
     >>> import autograd
-    >>> autograd.tensor([1, 2]).dtype
-    dtype('float32')
+    >>> autograd.tensor([1.0, 2]).dtype, autograd.tensor([1, 2]).dtype
+    (dtype('float32'), dtype('int64'))
     """
     if isinstance(data, Tensor):
         data = data.data
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
 
 
-engine.Tensor = Tensor
-engine._make = _make
+def as_tensor(data, dtype=None) -> Tensor:
+    """`data` as a Tensor without copying when it already is one (or an array of `dtype`).
+
+    >>> import autograd, numpy as np
+    >>> a = np.zeros(2); t = autograd.as_tensor(a); a[0] = 1; t.tolist()
+    [1.0, 0.0]
+    """
+    if isinstance(data, Tensor):
+        return data if dtype is None or data.dtype == np.dtype(dtype) else make(data.data.astype(dtype))
+    return make(as_array(data, dtype))

@@ -22,8 +22,8 @@ import zlib
 
 import numpy as np
 
-from autograd._io import atomic_open
-from autograd.tensor import Tensor
+from autograd.files import atomic_open
+from autograd import Tensor
 
 FORMAT = "graphgrad-checkpoint"
 VERSION = 1

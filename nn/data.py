@@ -11,9 +11,8 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from autograd import Tensor, as_tensor
 from autograd import random as _random
-from autograd.engine import _make
-from autograd.tensor import Tensor
 
 
 class Dataset:
@@ -50,7 +49,7 @@ class TensorDataset(Dataset):
         return len(self.arrays[0])
 
     def __getitem__(self, i):
-        return tuple(_make(np.asarray(a[i]), None) for a in self.arrays)
+        return tuple(as_tensor(np.asarray(a[i])) for a in self.arrays)
 
 
 class Subset(Dataset):
@@ -97,7 +96,7 @@ def _collate(items):
     first = items[0]
     if isinstance(first, tuple):
         return tuple(_collate([it[j] for it in items]) for j in range(len(first)))
-    return _make(np.stack([np.asarray(it.data if isinstance(it, Tensor) else it) for it in items]), None)
+    return as_tensor(np.stack([np.asarray(it.data if isinstance(it, Tensor) else it) for it in items]))
 
 
 class DataLoader:
@@ -143,6 +142,6 @@ class DataLoader:
             idx = order[start : start + self.batch_size]
             if isinstance(base, TensorDataset):
                 rows = idx if idx_map is None else idx_map[idx]
-                yield tuple(_make(a[rows], None) for a in base.arrays)
+                yield tuple(as_tensor(a[rows]) for a in base.arrays)
             else:
                 yield _collate([self.dataset[int(i)] for i in idx])

@@ -10,11 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 import autograd
-from autograd import engine
+from autograd import Tensor, as_tensor
 from autograd import random as _random
-from autograd.operations import as_tensor
-from autograd.ops.nn_ops import Linear as _LinearOp
-from autograd.tensor import Tensor
 
 from .losses import (  # noqa: F401  (re-exported: F.cross_entropy as in PyTorch)
     binary_cross_entropy,
@@ -25,6 +22,11 @@ from .losses import (  # noqa: F401  (re-exported: F.cross_entropy as in PyTorch
     mse_loss,
     nll_loss,
 )
+
+
+def _raw(x):
+    return x.data if isinstance(x, Tensor) else x
+
 
 relu = autograd.relu
 tanh = autograd.tanh
@@ -44,27 +46,7 @@ def log_softmax(x, dim: int = -1) -> Tensor:
     return autograd.log_softmax(x, axis=dim)
 
 
-def linear(x, weight, bias=None) -> Tensor:
-    """x @ weight.T + bias in one fused op; weight has shape (out, in) as in PyTorch.
-
-    >>> import autograd, numpy as np
-    >>> w = autograd.tensor(np.eye(2, dtype=np.float32)); b = autograd.tensor([1.0, 2.0])
-    >>> linear(autograd.tensor([[3.0, 4.0]]), w, b).tolist()
-    [[4.0, 6.0]]
-    """
-    x = as_tensor(x)
-    ws = engine.raw(weight).shape
-    if len(ws) != 2 or x.ndim == 0 or x.shape[-1] != ws[1]:
-        raise ValueError(
-            f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features; "
-            f"the weight of shape {ws} expects {ws[1] if len(ws) == 2 else '?'} (weight must be (out, in))"
-        )
-    if bias is None:
-        return engine.apply(_LinearOp, x, weight)
-    bs = engine.raw(bias).shape
-    if bs != (ws[0],):
-        raise ValueError(f"linear: bias of shape {bs}; expected ({ws[0]},) for a weight of shape {ws}")
-    return engine.apply(_LinearOp, x, weight, bias)
+linear = autograd.linear
 
 
 def dropout(x, p: float = 0.5, training: bool = True) -> Tensor:
@@ -121,6 +103,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: b
             rm += m * bm
             rv *= 1 - m
             rv += m * bv
+            autograd.increment_version(running_mean, running_var)
     else:
         if running_mean is None:
             raise ValueError("batch_norm: evaluation without running statistics needs training=True")
@@ -156,8 +139,8 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -
 def embedding(indices, weight) -> Tensor:
     """Rows of `weight` (num_embeddings, dim) picked by integer `indices` of any shape;
     repeated indices accumulate their gradients."""
-    idx = np.asarray(engine.raw(indices))
-    n = engine.raw(weight).shape[0]
+    idx = np.asarray(_raw(indices))
+    n = _raw(weight).shape[0]
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers; got dtype {idx.dtype}")
     if idx.size and (idx.min() < 0 or idx.max() >= n):

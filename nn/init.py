@@ -14,8 +14,8 @@ import math
 
 import numpy as np
 
+from autograd import Tensor, increment_version
 from autograd import random as _random
-from autograd.tensor import Tensor
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
@@ -51,8 +51,9 @@ def _fan(t: Tensor, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-def _fill(t: Tensor, values: np.ndarray) -> Tensor:
-    t.data[...] = values.astype(t.dtype, copy=False)
+def _fill(t: Tensor, values) -> Tensor:
+    t.data[...] = np.asarray(values).astype(t.dtype, copy=False)
+    increment_version(t)  # an in-place change: backward through old uses of t must refuse
     return t
 
 
@@ -67,8 +68,7 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
-    tensor.data[...] = val
-    return tensor
+    return _fill(tensor, val)
 
 
 def zeros_(tensor: Tensor) -> Tensor:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 import autograd
-from autograd.dtypes import get_default_dtype
+from autograd import get_default_dtype
 
 from . import functional as F
 from . import init

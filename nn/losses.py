@@ -9,14 +9,15 @@ from __future__ import annotations
 import numpy as np
 
 import autograd
-from autograd import engine
-from autograd.operations import as_tensor
-from autograd.ops import nn_ops
-from autograd.tensor import Tensor
+from autograd import Tensor, as_tensor
 
 from .module import Module
 
 _REDUCTIONS = ("none", "mean", "sum")
+
+
+def _raw(x):
+    return x.data if isinstance(x, Tensor) else x
 
 
 def _reduce(loss, reduction: str, who: str):
@@ -56,7 +57,7 @@ def mse_loss(input, target, reduction: str = "mean") -> Tensor:
     _same_shape("mse_loss", x, y)
     if reduction not in _REDUCTIONS:
         raise ValueError(f"mse_loss: reduction must be one of {_REDUCTIONS}; got {reduction!r}")
-    return engine.apply(nn_ops.MseLoss, x, y, reduction=reduction)
+    return autograd.mse_loss(x, y, reduction=reduction)
 
 
 def l1_loss(input, target, reduction: str = "mean") -> Tensor:
@@ -76,7 +77,7 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Te
     _same_shape("huber_loss", x, y)
     d = x - y
     a = autograd.abs(d)
-    small = engine.raw(a) < delta
+    small = _raw(a) < delta
     loss = autograd.where(small, 0.5 * d * d, delta * (a - 0.5 * delta))
     return _reduce(loss, reduction, "huber_loss")
 
@@ -96,7 +97,7 @@ def _classes_last(x, who: str):
 def _class_weights(weight, c: int, dtype, who: str):
     if weight is None:
         return None
-    w = np.asarray(engine.raw(weight), dtype=dtype)
+    w = np.asarray(_raw(weight), dtype=dtype)
     if w.shape != (c,):
         raise ValueError(f"{who}: weight must have shape ({c},) (one per class); got {w.shape}")
     return w
@@ -153,7 +154,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
             denom = float((w[safe] * valid).sum())
         else:
             denom = float(valid.sum())
-        loss = engine.apply(nn_ops.SoftmaxCrossEntropy, z, q)
+        loss = autograd.softmax_cross_entropy(z, q)
         if squeeze:
             loss = loss.reshape(())
         if reduction == "mean":
@@ -173,7 +174,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
         q = q * (1.0 - eps) + eps / c
     if w is not None:
         q = q * w
-    loss = engine.apply(nn_ops.SoftmaxCrossEntropy, z, q)
+    loss = autograd.softmax_cross_entropy(z, q)
     if squeeze:
         loss = loss.reshape(())
     return _reduce(loss, reduction, who)
@@ -186,7 +187,7 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: st
     z, squeeze = _classes_last(x, who)
     c = z.shape[-1]
     w = _class_weights(weight, c, z.dtype, who)
-    t = np.asarray(engine.raw(target))
+    t = np.asarray(_raw(target))
     if t.dtype.kind not in "iu":
         raise TypeError(f"{who}: target must hold integer class indices; got dtype {t.dtype}")
     if squeeze:
@@ -218,14 +219,14 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str 
     y = _target(target, x)
     _same_shape(who, x, y)
     if pos_weight is None:
-        loss = engine.apply(nn_ops.BCEWithLogits, x, y)
+        loss = autograd.bce_with_logits(x, y)
     else:
         pw = pos_weight if isinstance(pos_weight, Tensor) else np.asarray(pos_weight, dtype=x.dtype)
         try:
             np.broadcast_shapes(pw.shape, x.shape)
         except ValueError:
             raise ValueError(f"{who}: pos_weight of shape {pw.shape} does not broadcast to input {x.shape}") from None
-        loss = engine.apply(nn_ops.BCEWithLogits, x, y, pw)
+        loss = autograd.bce_with_logits(x, y, pw)
     if weight is not None:
         loss = loss * _target(weight, x)
     return _reduce(loss, reduction, who)
@@ -241,7 +242,7 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") ->
     xd = x.data
     if xd.size and (xd.min() < 0 or xd.max() > 1):
         raise ValueError(f"{who}: input values must lie in [0, 1]; got range [{xd.min()}, {xd.max()}]")
-    loss = engine.apply(nn_ops.BinaryCrossEntropy, x, y)
+    loss = autograd.binary_cross_entropy(x, y)
     if weight is not None:
         loss = loss * _target(weight, x)
     return _reduce(loss, reduction, who)

@@ -4,7 +4,7 @@ Parameters, buffers and sub-modules register themselves when assigned as attribu
 also live in the instance `__dict__`, so `self.weight` inside `forward` is a plain attribute
 lookup (no `__getattr__` on the hot path). Each module knows its dotted path under the
 module it was registered in (`_path`; "" for a root): `__call__` puts the running module in
-`autograd.engine._mode.scope`, so every op recorded in its forward can be drawn inside it.
+`autograd.mode.set_scope`, so every op recorded in its forward can be drawn inside it.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from autograd import engine
-from autograd.tensor import Tensor
+import autograd
+from autograd import Tensor
+from autograd.mode import set_scope
 
 
 class Parameter(Tensor):
@@ -158,13 +159,11 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args, **kwargs):
-        mode = engine._mode
-        prev = mode.scope
-        mode.scope = self  # ops recorded now are drawn inside this module (its `_path`)
+        prev = set_scope(self)  # ops recorded now are drawn inside this module (its `_path`)
         try:
             return self.forward(*args, **kwargs)
         finally:
-            mode.scope = prev
+            set_scope(prev)
 
     # ------------------------------------------------------------------ traversal
     def named_modules(self, prefix: str = "", memo=None) -> Iterator[tuple[str, Module]]:
@@ -242,7 +241,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad[...] = 0
+                p.grad.zero_()
 
     def apply(self, fn) -> Module:
         """Call fn(module) on every sub-module (children first) and on self."""
@@ -285,7 +284,8 @@ class Module:
         for k, t in targets.items():
             if k not in state_dict:
                 continue
-            v = np.asarray(engine.raw(state_dict[k]))
+            v = state_dict[k]
+            v = np.asarray(v.data if isinstance(v, Tensor) else v)
             if v.shape != t.shape:
                 problems.append(
                     f"size mismatch for {k}: copying a value of shape {v.shape}, "
@@ -307,6 +307,7 @@ class Module:
         for k, v in values.items():
             t = targets[k]
             t.data[...] = v.astype(t.dtype, copy=False)
+            autograd.increment_version(t)
         return missing, unexpected
 
     # ------------------------------------------------------------------ printing

@@ -7,13 +7,16 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from autograd.tensor import Tensor, tensor
+import autograd
+from autograd import Tensor, tensor
 
 
 def _grads(parameters) -> list[np.ndarray]:
     if isinstance(parameters, Tensor):
         parameters = [parameters]
-    return [p.grad for p in parameters if p.grad is not None]
+    grads = [p.grad for p in parameters if p.grad is not None]
+    autograd.increment_version(*grads)  # (changed in place below)
+    return [g.data for g in grads]
 
 
 def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm_type: float = 2.0,
@@ -22,7 +25,7 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm
     norm before clipping (as a 0-d Tensor), as torch.
 
     >>> import autograd, nn, numpy as np
-    >>> p = nn.Parameter(np.zeros(2, dtype=np.float32)); p.grad = np.array([3.0, 4.0], dtype=np.float32)
+    >>> p = nn.Parameter(np.zeros(2, dtype=np.float32)); p.grad = autograd.tensor([3.0, 4.0])
     >>> nn.utils.clip_grad_norm_([p], 1.0).item(), [round(v, 4) for v in p.grad.tolist()]
     (5.0, [0.6, 0.8])
     """

@@ -115,13 +115,13 @@ def test_non_tensor_arguments_needs_input_grad_and_broadcasting():
     c = autograd.tensor(np.ones(3))  # a constant tensor: no gradient asked
     out = ScaledMul.apply(x, y, 2.5)
     assert out.grad_fn.name == "ScaledMul"
-    assert out.grad_fn.saved.seen_needs == (True, True, False)
+    assert out.grad_fn.out.seen_needs == (True, True, False)
     out.sum().backward()
     assert y.grad.shape == (3,)
     np.testing.assert_allclose(x.grad, np.broadcast_to(2.5 * y.data, (2, 3)))
     np.testing.assert_allclose(y.grad, 2.5 * x.data.sum(axis=0))
     out2 = ScaledMul.apply(x, c, 1.0)
-    assert out2.grad_fn.saved.seen_needs == (True, False, False)
+    assert out2.grad_fn.out.seen_needs == (True, False, False)
 
 
 def test_several_outputs():

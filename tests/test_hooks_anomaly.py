@@ -41,7 +41,7 @@ def test_hook_on_intermediate_changes_what_flows_upstream():
     x = t64([1.0, -2.0])
     h = x * 3
     seen = []
-    h.register_hook(lambda g: seen.append(g.copy()))  # None: observe only
+    h.register_hook(lambda g: seen.append(g.clone()))  # None: observe only
     h.register_hook(lambda g: g * 0.5)
     (h * h).sum().backward()
     np.testing.assert_allclose(seen[0], 2 * h.data)

@@ -1,4 +1,4 @@
-"""autograd._io: the one atomic writer (pictures, checkpoints) — permissions as a
+"""autograd.files: the one atomic writer (pictures, checkpoints) — permissions as a
 plain open() gives them, the old file kept on a crash, symlinks written through, read-only
 files refused, and the temp files of killed writers cleaned up by the next write."""
 
@@ -19,8 +19,9 @@ import pytest
 
 import autograd
 import nn
-from autograd import _io, viz
-from autograd._io import atomic_open, atomic_write
+from autograd import files as _io
+from autograd import viz
+from autograd.files import atomic_open, atomic_write
 from nn import checkpoint
 
 

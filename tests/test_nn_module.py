@@ -7,7 +7,6 @@ import pytest
 
 import autograd
 import nn
-from autograd import engine
 
 
 class Block(nn.Module):
@@ -66,19 +65,18 @@ def test_forward_sets_scope_to_the_running_module_and_restores_it():
     net = Net()
     x = autograd.tensor(np.ones((4, 3), dtype=np.float32))
     y = net(x)
-    assert engine._mode.scope is None
+    assert autograd.mode.state.scope is None
     # the output's node is the multiply by `scale`, recorded in the root's forward
     assert y._node.scope is net
     scopes = set()
-    stack, seen = [y], set()
+    stack, seen = [y.grad_fn], set()
     while stack:
-        t = stack.pop()
-        node = t._node
-        if node is None or id(node) in seen:
+        node = stack.pop()
+        if not isinstance(node, autograd.node.Node) or id(node) in seen:
             continue
         seen.add(id(node))
         scopes.add(node.scope._path if node.scope is not None else None)
-        stack.extend(i for i in node.inputs if isinstance(i, autograd.Tensor))
+        stack.extend(e for e in node.edges if e is not None)
     assert {"", "encoder", "encoder.fc1", "encoder.norm", "encoder.fc2", "heads.0", "heads.1"} <= scopes
 
 
@@ -86,7 +84,7 @@ def test_scope_restored_after_an_exception():
     lin = nn.Linear(3, 2)
     with pytest.raises(ValueError, match="Linear"):
         lin(autograd.tensor(np.ones((2, 5), dtype=np.float32)))
-    assert engine._mode.scope is None
+    assert autograd.mode.state.scope is None
 
 
 def test_layer_error_names_the_layer_path_and_shapes():

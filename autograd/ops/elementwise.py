@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ..engine import call, raw
+from ..node import call, raw
 from .registry import Op
 
 SQRT_PI = math.sqrt(math.pi)
@@ -34,7 +34,6 @@ class Add(Op):
     """x + y;  d/dx = 1, d/dy = 1"""
 
     name = "add"
-    needs_inputs = False
     arity = 2
     ref = staticmethod(np.add)
 
@@ -49,7 +48,6 @@ class Sub(Op):
     """x - y;  d/dx = 1, d/dy = -1"""
 
     name = "sub"
-    needs_inputs = False
     arity = 2
     ref = staticmethod(np.subtract)
 
@@ -64,6 +62,7 @@ class Mul(Op):
     """x * y;  d/dx = y, d/dy = x"""
 
     name = "mul"
+    save_inputs = {0: (1,), 1: (0,)}
     arity = 2
     ref = staticmethod(np.multiply)
 
@@ -78,6 +77,7 @@ class Div(Op):
     """x / y;  d/dx = 1/y, d/dy = -x/y²"""
 
     name = "div"
+    save_inputs = {0: (1,), 1: (0, 1)}
     arity = 2
     kinks = (0.0,)
     ref = staticmethod(np.true_divide)
@@ -94,7 +94,6 @@ class Neg(Unary):
     """-x"""
 
     name = "neg"
-    needs_inputs = False
     ref = staticmethod(np.negative)
 
     forward = staticmethod(np.negative)
@@ -108,6 +107,7 @@ class Pow(Op):
     """x ** y;  d/dx = y x^(y-1), d/dy = x^y log x"""
 
     name = "pow"
+    save_inputs = (0, 1)
     arity = 2
     domain = ((0.2, 3.0), (-2.0, 2.0))
     ref = staticmethod(np.power)
@@ -131,6 +131,7 @@ class Maximum(Op):
     """elementwise max; a tie splits the gradient evenly (as torch.maximum)"""
 
     name = "maximum"
+    save_inputs = (0, 1)
     arity = 2
     sample = "separated"
     ref = staticmethod(np.maximum)
@@ -146,6 +147,7 @@ class Minimum(Op):
     """elementwise min; a tie splits the gradient evenly (as torch.minimum)"""
 
     name = "minimum"
+    save_inputs = (0, 1)
     arity = 2
     sample = "separated"
     ref = staticmethod(np.minimum)
@@ -161,9 +163,9 @@ class Where(Op):
     """where(cond, x, y): x where cond holds, else y; cond carries no gradient"""
 
     name = "where"
+    save_inputs = (0,)
     arity = 3
     sample = "where"
-    needs_inputs = False
     ref = staticmethod(np.where)
 
     forward = staticmethod(np.where)
@@ -178,7 +180,6 @@ class Cast(Op):
     """x.astype(dtype); the engine casts the gradient back to x's dtype"""
 
     name = "astype"
-    needs_inputs = False
     attrs = ({"dtype": np.dtype(np.float64)},)
     ref = staticmethod(lambda x, dtype: x.astype(dtype))
 
@@ -191,12 +192,25 @@ class Cast(Op):
         return (g,)
 
 
+class Clone(Unary):
+    """a copy of x with its own memory;  d/dx = 1"""
+
+    name = "clone"
+    ref = staticmethod(np.array)
+
+    forward = staticmethod(np.copy)
+
+    @staticmethod
+    def backward(g, out, needs, x):
+        return (g,)
+
+
 # ----------------------------------------------------------------------------- unary math
 class Exp(Unary):
     """exp x;  d/dx = exp x"""
 
     name = "exp"
-    save_out = True
+    save_output = True
     ref = staticmethod(np.exp)
 
     forward = staticmethod(np.exp)
@@ -210,6 +224,7 @@ class Log(Unary):
     """log x;  d/dx = 1/x"""
 
     name = "log"
+    save_inputs = (0,)
     domain = (0.1, 5.0)
     ref = staticmethod(np.log)
 
@@ -224,7 +239,7 @@ class Sqrt(Unary):
     """sqrt x;  d/dx = 1/(2 sqrt x)  (inf at 0, as PyTorch)"""
 
     name = "sqrt"
-    save_out = True
+    save_output = True
     domain = (0.1, 5.0)
     ref = staticmethod(np.sqrt)
 
@@ -239,6 +254,7 @@ class Abs(Unary):
     """|x|;  d/dx = sign x (0 at 0, as PyTorch)"""
 
     name = "abs"
+    save_inputs = (0,)
     kinks = (0.0,)
     ref = staticmethod(np.abs)
 
@@ -253,6 +269,7 @@ class Sin(Unary):
     """sin x;  d/dx = cos x"""
 
     name = "sin"
+    save_inputs = (0,)
     ref = staticmethod(np.sin)
 
     forward = staticmethod(np.sin)
@@ -266,6 +283,7 @@ class Cos(Unary):
     """cos x;  d/dx = -sin x"""
 
     name = "cos"
+    save_inputs = (0,)
     ref = staticmethod(np.cos)
 
     forward = staticmethod(np.cos)
@@ -279,7 +297,7 @@ class Tanh(Unary):
     """tanh x;  d/dx = 1 - tanh² x"""
 
     name = "tanh"
-    save_out = True
+    save_output = True
     ref = staticmethod(np.tanh)
 
     forward = staticmethod(np.tanh)
@@ -293,7 +311,7 @@ class Sigmoid(Unary):
     """σ(x) = 1/(1+e^-x) from e^-|x| (no overflow, full precision in both tails);  d/dx = σ(1-σ)"""
 
     name = "sigmoid"
-    save_out = True
+    save_output = True
     ref = staticmethod(lambda x: 1.0 / (1.0 + np.exp(-x)))
 
     @staticmethod
@@ -341,6 +359,7 @@ class Erf(Unary):
     """erf x;  d/dx = 2/√π exp(-x²)"""
 
     name = "erf"
+    save_inputs = (0,)
     ref = staticmethod(np.vectorize(math.erf, otypes=[np.float64]))
 
     forward = staticmethod(_erf)
@@ -355,6 +374,7 @@ class Relu(Unary):
     """max(x, 0);  d/dx = 1 for x > 0 else 0"""
 
     name = "relu"
+    save_output = True  # out > 0 exactly where x > 0: the input can go
     kinks = (0.0,)
     ref = staticmethod(lambda x: np.maximum(x, 0))
 
@@ -364,13 +384,14 @@ class Relu(Unary):
 
     @staticmethod
     def backward(g, out, needs, x):
-        return (g * (raw(x) > 0),)  # float * bool keeps the float dtype: no cast pass
+        return (g * (raw(out) > 0),)  # float * bool keeps the float dtype: no cast pass
 
 
 class LeakyRelu(Unary):
     """x if x > 0 else slope·x"""
 
     name = "leaky_relu"
+    save_inputs = (0,)
     kinks = (0.0,)
     attrs = ({"negative_slope": 0.01}, {"negative_slope": 0.2})
     ref = staticmethod(lambda x, negative_slope: np.where(x > 0, x, negative_slope * x))
@@ -395,6 +416,7 @@ class Gelu(Unary):
     """x Φ(x) (exact, with erf) or its tanh approximation, as torch.nn.functional.gelu"""
 
     name = "gelu"
+    save_inputs = (0,)
     attrs = ({"approximate": "none"}, {"approximate": "tanh"})
     ref = staticmethod(_gelu_ref)
 
@@ -420,6 +442,7 @@ class Softplus(Unary):
     """log(1 + e^(βx))/β, linear where βx > threshold (as torch);  d/dx = σ(βx)"""
 
     name = "softplus"
+    save_inputs = (0,)
     kinks = (2.5,)
     attrs = ({"beta": 1.0, "threshold": 20.0}, {"beta": 2.0, "threshold": 5.0})
     ref = staticmethod(
@@ -441,6 +464,7 @@ class Clip(Unary):
     """clip(x, min, max);  gradient passes where min <= x <= max (as torch.clamp)"""
 
     name = "clip"
+    save_inputs = (0,)
     kinks = (-1.0, -0.5, 0.5, 1.0)
     attrs = ({"min": -1.0, "max": 1.0}, {"min": -0.5, "max": None}, {"min": None, "max": 0.5})
     ref = staticmethod(lambda x, min, max: np.clip(x, min, max))

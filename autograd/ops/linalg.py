@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine import call
+from ..node import call
 from .registry import Op
 from .shape import Reshape
 
@@ -13,6 +13,7 @@ class Matmul(Op):
     """a @ b;  d/da = g @ bᵀ, d/db = aᵀ @ g (1-d operands promoted, then squeezed back)"""
 
     name = "matmul"
+    save_inputs = {0: (1,), 1: (0,)}
     arity = 2
     sample = "matmul"
     ref = staticmethod(np.matmul)
@@ -31,19 +32,19 @@ class Matmul(Op):
         if a1 and b.ndim == 2:
             gb = call(Reshape, a, shape=(a.shape[0], 1)) * g if needs[1] else None
             return (b @ g if needs[0] else None), gb
-        A = a.reshape(1, a.shape[0]) if a1 else a
-        B = b.reshape(b.shape[0], 1) if b1 else b
         if a1 or b1:  # give g back the axes the product dropped
             gshape = tuple(g.shape) + ((1,) if b1 else ())
             if a1:
                 gshape = gshape[:-1] + (1,) + gshape[-1:] if not b1 else gshape[:-1] + (1, 1)
             g = g.reshape(gshape)
         ga = gb = None
-        if needs[0]:
+        if needs[0]:  # (only the input a gradient reads is kept: b for a's, a for b's)
+            B = b.reshape(b.shape[0], 1) if b1 else b
             ga = g @ B.swapaxes(-1, -2)
             if a1:
                 ga = ga[..., 0, :]
         if needs[1]:
+            A = a.reshape(1, a.shape[0]) if a1 else a
             gb = A.swapaxes(-1, -2) @ g
             if b1:
                 gb = gb[..., 0]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine import call
+from ..node import call
 from .elementwise import Exp, Log, Maximum, Sigmoid, Softplus
 from .reductions import LogSoftmax, _log_softmax
 from .registry import Op
@@ -28,6 +28,7 @@ class Linear(Op):
     d/dx = g w, d/dw = gᵀ x, d/db = Σ g over the leading axes"""
 
     name = "linear"
+    save_inputs = {0: (1,), 1: (0,)}
     arity = 3
     sample = "linear"
     ref = staticmethod(lambda x, w, b=None: x @ w.T + (0 if b is None else b))
@@ -57,6 +58,7 @@ class SoftmaxCrossEntropy(Op):
     d/dz = softmax(z) Σ_c q_c - q,  d/dq = -log softmax(z)"""
 
     name = "softmax_cross_entropy"
+    save_inputs = (0, 1)
     arity = 2
     sample = "rows"
     domain = ((-10.0, 10.0), (0.0, 1.0))
@@ -91,6 +93,7 @@ class BCEWithLogits(Op):
     d/dx = (1-y) - (1 + (pw-1) y) σ(-x)"""
 
     name = "bce_with_logits"
+    save_inputs = (0, 1, 2)
     arity = 3
     domain = ((-6.0, 6.0), (0.0, 1.0), (0.5, 3.0))
     ref = staticmethod(
@@ -127,6 +130,7 @@ class BinaryCrossEntropy(Op):
     d/dp = (p - y) / max(p (1-p), 1e-12),  d/dy = log(1-p) - log p"""
 
     name = "binary_cross_entropy"
+    save_inputs = (0, 1)
     arity = 2
     domain = ((0.05, 0.95), (0.0, 1.0))
     ref = staticmethod(lambda p, y: -(y * np.log(p) + (1 - y) * np.log(1 - p)))
@@ -158,6 +162,7 @@ class MseLoss(Op):
     d/dx = 2 (x - y) · g (/ n for the mean),  d/dy = -d/dx"""
 
     name = "mse_loss"
+    save_inputs = (0, 1)
     arity = 2
     attrs = ({"reduction": "mean"}, {"reduction": "sum"}, {"reduction": "none"})
     ref = staticmethod(_mse)

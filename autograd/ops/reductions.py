@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ..engine import call, raw
+from ..node import call, raw
 from .elementwise import Exp
 from .registry import Op
 from .shape import BroadcastTo
@@ -41,7 +41,6 @@ class Sum(Op):
     """sum over axis;  d/dx = 1 broadcast back"""
 
     name = "sum"
-    needs_inputs = False
     sample = "reduce"
     ref = staticmethod(np.sum)
 
@@ -60,7 +59,6 @@ class Mean(Op):
     """mean over axis;  d/dx = 1/n broadcast back"""
 
     name = "mean"
-    needs_inputs = False
     sample = "reduce"
     ref = staticmethod(np.mean)
 
@@ -77,7 +75,8 @@ class Mean(Op):
 
 
 class _Extreme(Op, register=False):
-    save_out = True
+    save_inputs = (0,)
+    save_output = True
     sample = "reduce_distinct"
 
     @staticmethod
@@ -122,7 +121,8 @@ class LogSumExp(Op):
     """log Σ exp x, shifted by the max (finite for ±1e4);  d/dx = softmax x"""
 
     name = "logsumexp"
-    save_out = True
+    save_inputs = (0,)
+    save_output = True
     sample = "reduce"
     domain = (-10.0, 10.0)
     ref = staticmethod(_logsumexp)
@@ -150,8 +150,7 @@ class Softmax(Op):
     """exp x / Σ exp x along axis;  backward y (g - Σ g y)"""
 
     name = "softmax"
-    save_out = True
-    needs_inputs = False
+    save_output = True
     sample = "axis"
     domain = (-10.0, 10.0)
     ref = staticmethod(_softmax)
@@ -167,8 +166,7 @@ class LogSoftmax(Op):
     """x - logsumexp x along axis;  backward g - softmax(x) Σ g"""
 
     name = "log_softmax"
-    save_out = True
-    needs_inputs = False
+    save_output = True
     sample = "axis"
     domain = (-10.0, 10.0)
     ref = staticmethod(_log_softmax)

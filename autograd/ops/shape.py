@@ -5,11 +5,9 @@ None of them reads input values in backward; they only move gradient entries aro
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from ..engine import call
+from ..node import call
 from .registry import Op
 
 
@@ -17,7 +15,7 @@ class Reshape(Op):
     """x.reshape(shape);  backward reshapes back"""
 
     name = "reshape"
-    needs_inputs = False
+    view = True
     sample = "reshape"
     ref = staticmethod(np.reshape)
 
@@ -34,7 +32,7 @@ class Transpose(Op):
     """x.transpose(axes);  backward transposes by the inverse permutation"""
 
     name = "transpose"
-    needs_inputs = False
+    view = True
     sample = "transpose"
     ref = staticmethod(np.transpose)
 
@@ -51,17 +49,13 @@ class BroadcastTo(Op):
     """broadcast_to(x, shape);  the engine sums the gradient back to x's shape"""
 
     name = "broadcast_to"
-    needs_inputs = False
+    view = True
     sample = "broadcast"
     ref = staticmethod(np.broadcast_to)
 
     @staticmethod
     def forward(x, shape):
-        if math.prod(shape) <= 4096:  # small: filling a new array beats np.broadcast_to's wrapper
-            out = np.empty(shape, dtype=x.dtype)
-            out[...] = x
-            return out
-        return np.broadcast_to(x, shape)
+        return np.broadcast_to(x, shape)  # a read-only view at every size, as numpy's
 
     @staticmethod
     def backward(g, out, needs, x, shape):
@@ -83,7 +77,7 @@ class GetItem(Op):
     """x[index]: basic slicing, None, integer arrays (repeats accumulate), boolean masks"""
 
     name = "getitem"
-    needs_inputs = False
+    view = True  # basic indexing; integer-array indexing copies (checked per call)
     sample = "index"
     ref = staticmethod(lambda x, index: x[index])
 
@@ -100,7 +94,6 @@ class UnIndex(Op):
     """zeros(shape)[index] += g: the adjoint of x[index]"""
 
     name = "unindex"
-    needs_inputs = False
     sample = "unindex"
 
     @staticmethod
@@ -123,11 +116,38 @@ class UnIndex(Op):
         return (call(GetItem, gg, index=index),)
 
 
+class SetItem(Op):
+    """x with x[index] = v (a new array; `t[index] = v` writes it back in place);
+    d/dx = g with g[index] = 0, d/dv = g[index] summed to v's shape"""
+
+    name = "setitem"
+    arity = 2
+    sample = "setitem"
+    ref = staticmethod(lambda x, v, index: _assigned(x, v, index))
+
+    @staticmethod
+    def forward(x, v, index):
+        out = x.copy()
+        out[index] = v
+        return out
+
+    @staticmethod
+    def backward(g, out, needs, x, v, index):
+        gx = call(SetItem, g, 0.0, index=index) if needs[0] else None
+        gv = call(GetItem, g, index=index) if needs[1] else None
+        return gx, gv
+
+
+def _assigned(x, v, index):
+    out = np.array(x, copy=True)
+    np.put(out, np.arange(out.size).reshape(out.shape)[index], v)
+    return out
+
+
 class Concatenate(Op):
     """concatenate(xs, axis);  backward slices the gradient back into pieces"""
 
     name = "concatenate"
-    needs_inputs = False
     sample = "concatenate"
     arity = -1  # variadic
     ref = staticmethod(lambda *xs, axis: np.concatenate(xs, axis=axis))

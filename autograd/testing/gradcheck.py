@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..engine import Tensor
 from ..grad import grad as _grad
+from ..tensor import Tensor
 from ..tensor import tensor as _tensor
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .._io import atomic_write
+from ..files import atomic_write
 from ..tensor import Tensor
 from . import dot as _dot
 from . import graph as _graph

@@ -15,7 +15,7 @@ import weakref
 
 import numpy as np
 
-from .. import engine
+from ..mode import state
 from ..tensor import Tensor
 
 SMALL = 4  # arrays up to this size are shown value by value
@@ -26,7 +26,7 @@ _recorded: dict[int, tuple] = {}
 
 def summarise(a) -> tuple:
     """`(values, norm, n_nan, n_inf)`: values is a tuple for arrays of at most SMALL elements."""
-    a = engine.raw(a)
+    a = a.data if isinstance(a, Tensor) else a
     if type(a) is not np.ndarray:
         a = np.asarray(a)
     if a.size <= SMALL and a.dtype.kind in "fiub":
@@ -74,12 +74,12 @@ class record_grads:
         self._prev = None
 
     def __enter__(self):
-        self._prev = engine._mode.on_backward
-        engine._mode.on_backward = self._observe
+        self._prev = state.on_backward
+        state.on_backward = self._observe
         return self
 
     def __exit__(self, *exc):
-        engine._mode.on_backward = self._prev
+        state.on_backward = self._prev
         for h in self._handles:
             h.remove()
         self._handles.clear()

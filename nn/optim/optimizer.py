@@ -7,8 +7,8 @@ import copy
 
 import numpy as np
 
-from autograd import engine
-from autograd.tensor import Tensor
+import autograd
+from autograd import Tensor
 
 
 class Optimizer:
@@ -71,16 +71,16 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 elif p.grad is not None:
-                    p.grad[...] = 0
+                    p.grad.zero_()
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient; `closure` (re-evaluating the
         loss, with backward) is called first when given and its loss returned."""
         loss = None
         if closure is not None:
-            with engine.enable_grad():
+            with autograd.enable_grad():
                 loss = closure()
-        with engine.no_grad():
+        with autograd.no_grad():
             for group in self.param_groups:
                 self._update(group)
         return loss
@@ -154,7 +154,7 @@ class Optimizer:
             entry = {}
             for n, v in s.items():
                 if isinstance(v, (np.ndarray, Tensor)):
-                    v = np.array(engine.raw(v), dtype=p.dtype)
+                    v = np.array(v.data if isinstance(v, Tensor) else v, dtype=p.dtype)
                     if v.shape != p.shape:
                         problems.append(
                             f"state {n!r} of parameter {k} has shape {v.shape}; the parameter has {p.shape}"

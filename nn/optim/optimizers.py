@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from autograd import increment_version
+
 from .optimizer import Optimizer
 
 
@@ -32,7 +34,7 @@ class SGD(Optimizer):
     v ← μ v + (1 - τ) g (v ← g at the first step);  p ← p - lr·(g + μ v if nesterov else v)
 
     >>> import autograd, nn
-    >>> w = nn.Parameter(autograd.tensor([1.0])); w.grad = w.data * 2
+    >>> w = nn.Parameter(autograd.tensor([1.0])); w.grad = w.detach() * 2
     >>> nn.optim.SGD([w], lr=0.1).step(); w.tolist()
     [0.800000011920929]
     """
@@ -55,7 +57,7 @@ class SGD(Optimizer):
             if p.grad is None:
                 continue
             work = self._work(p)
-            d_p = _decayed(p, p.grad, wd, work)
+            d_p = _decayed(p, p.grad.data, wd, work)
             if mu:
                 state = self.state.setdefault(p, {})
                 buf = state.get("momentum_buffer")
@@ -74,6 +76,7 @@ class SGD(Optimizer):
                     d_p = buf
             np.multiply(d_p, -lr, out=work)
             p.data += work
+            increment_version(p)  # (written through .data: count it for backward's check)
 
 
 class Adam(Optimizer):
@@ -103,9 +106,9 @@ class Adam(Optimizer):
         lr, eps, wd, amsgrad = g["lr"], g["eps"], g["weight_decay"], g["amsgrad"]
         b1, b2 = g["betas"]
         for p in g["params"]:
-            grad = p.grad
-            if grad is None:
+            if p.grad is None:
                 continue
+            grad = p.grad.data
             state = self.state.get(p)
             if not state:
                 state = self.state[p] = {
@@ -143,6 +146,7 @@ class Adam(Optimizer):
             np.divide(m, work, out=work)  # p.addcdiv_(m, denom, value=-step_size)
             work *= -step_size
             p.data += work
+            increment_version(p)  # (written through .data: count it for backward's check)
 
 
 class AdamW(Adam):
@@ -180,9 +184,9 @@ class RMSprop(Optimizer):
             g["lr"], g["alpha"], g["eps"], g["weight_decay"], g["momentum"], g["centered"]
         )
         for p in g["params"]:
-            grad = p.grad
-            if grad is None:
+            if p.grad is None:
                 continue
+            grad = p.grad.data
             state = self.state.get(p)
             if not state:
                 state = self.state[p] = {"step": 0.0, "square_avg": np.zeros_like(p.data)}
@@ -221,3 +225,4 @@ class RMSprop(Optimizer):
                 np.divide(grad, work, out=work)
                 work *= -lr
             p.data += work
+            increment_version(p)  # (written through .data: count it for backward's check)

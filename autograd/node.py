@@ -1,0 +1,242 @@
+"""Recording: running a primitive op on Tensors and, when gradients are needed, a `Node`.
+
+A node is what backward needs of one op application, nothing more:
+  edges  -- per input, where its gradient goes: the producing Node, the leaf Tensor itself
+            (its `.grad` accumulates), or None when that input needs no gradient;
+  args   -- per input, what the formula gets in its place: the array, when the op declares
+            that it reads it (`Op.save_inputs`); else a stand-in with its shape and dtype
+            (the edge, or a `Meta`); non-Tensor constants as they are;
+  out    -- the output array when the op reads it (`Op.save_output`), else None;
+  vers   -- (input index or -1, version counter, version, name) of every saved Tensor array:
+            backward refuses to run on an array that was changed in place since.
+The node never references its output Tensor and references no intermediate Tensor at all,
+so reference counting frees every array no formula reads as soon as the user drops it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import anomaly
+from .dtypes import as_array
+from .mode import state, threads
+from .tensor import Tensor, make
+
+
+class Meta:
+    """Shape and dtype of an input whose values backward does not read."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape, dtype):
+        self.shape = shape
+        self.dtype = dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+
+class Node(Meta):
+    """One recorded application of an op; `shape`/`dtype` are its output's (see module doc)."""
+
+    __slots__ = ("op", "edges", "args", "attrs", "needs", "out", "vers", "scope", "_hooks", "retain",
+                 "__weakref__")
+
+    def __init__(self, op, edges, args, attrs, needs, out, vers, shape, dtype):
+        self.op = op
+        self.edges = edges
+        self.args = args
+        self.attrs = attrs
+        self.needs = needs
+        self.out = out
+        self.vers = vers
+        self.shape = shape
+        self.dtype = dtype
+        self.scope = state.scope
+        self._hooks = None
+        self.retain = None  # weakref to the output Tensor after retain_grad()
+
+    @property
+    def name(self) -> str:
+        return self.op.name
+
+    @property
+    def next_functions(self) -> tuple:
+        """Where each input's gradient goes, as PyTorch names it: Nodes, leaf Tensors or None."""
+        return self.edges
+
+    def saved_value(self, i: int):
+        """The array input `i` had in forward, if backward kept it (else None); -1: the output."""
+        if i == -1:
+            return self.out if isinstance(self.out, np.ndarray) else None
+        if self.args is None or not self.op.plan(self.needs)[i]:
+            return None
+        a = self.args[i]
+        return a if isinstance(a, np.ndarray) else None
+
+    def __repr__(self):
+        return f"<{self.op.name}>"
+
+
+def constant(x):
+    """A non-Tensor operand as ops take it: Python numbers as they are (weakly typed, so
+    float32 stays float32), numpy scalars as Python numbers (as PyTorch treats them),
+    arrays as they are, other data (lists) converted like `autograd.tensor` does."""
+    if type(x) is float or type(x) is int or isinstance(x, np.ndarray):
+        return x
+    if isinstance(x, np.generic) and x.dtype.kind in "biuf":
+        return x.item()  # (np.float64 is a float subclass and would upcast float32)
+    if isinstance(x, (int, float)):
+        return x
+    return as_array(x)
+
+
+# The one operand path of every op. A call costs about 1 µs of Python on top of numpy's work;
+# the engine chain benchmark (`make bench`) measures it.
+def apply(op, *args, **attrs):
+    """Run a registered op's forward on Tensors/constants and record a node when needed."""
+    datas = []
+    needs = []
+    record = False
+    for a in args:
+        if isinstance(a, Tensor):
+            datas.append(a.data)
+            r = a._requires_grad
+            needs.append(r)
+            record = record or r
+        else:
+            datas.append(a if type(a) is float or type(a) is int else constant(a))
+            needs.append(False)
+    try:
+        out = op.forward(*datas, **attrs)
+    except (ValueError, TypeError, IndexError) as e:
+        raise _retyped(e, _forward_error(op, datas, attrs, e)) from None
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    if not (record and state.enabled and op.differentiable):
+        return make(out, None, args[0]._vc if op.view and _shares(out, args[0]) else None)
+    return _record(op, args, datas, tuple(needs), attrs, out)
+
+
+def _record(op, args, datas, needs, attrs, out):
+    plan = op.plan(needs)
+    edges = []
+    kept = []
+    vers = None
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor):
+            edge = (a._node or a) if needs[i] else None
+            if plan[i]:
+                kept.append(datas[i])
+                vc = a._vc
+                rec = (i, vc, vc[0], a.name)
+                vers = (rec,) if vers is None else vers + (rec,)
+            else:
+                d = datas[i]
+                kept.append(edge if edge is not None else Meta(d.shape, d.dtype))
+            edges.append(edge)
+        else:
+            kept.append(datas[i])
+            edges.append(None)
+    vc = args[0]._vc if op.view and _shares(out, args[0]) else [0]
+    if op.save_output:
+        rec = (-1, vc, vc[0], None)
+        vers = (rec,) if vers is None else vers + (rec,)
+    node = Node(op, tuple(edges), tuple(kept), attrs or None, needs,
+                out if op.save_output else None, vers, out.shape, out.dtype)
+    if threads.anomaly and state.anomaly:
+        anomaly.forward_check(node, out)
+    return make(out, node, vc)
+
+
+def _shares(out, a) -> bool:
+    return isinstance(a, Tensor) and out.base is not None and np.may_share_memory(out, a.data)
+
+
+def call(op, *args, **attrs):
+    """Apply an op to Tensors (recording) or to plain arrays (no graph, no Tensor).
+
+    Backward formulas use this so one formula serves first-order backward on arrays and
+    `create_graph=True` on Tensors.
+    """
+    for a in args:
+        if isinstance(a, Tensor):
+            return apply(op, *args, **attrs)
+    return op.forward(*args, **attrs)
+
+
+def raw(x):
+    """The array inside a Tensor, or x itself: for masks and other non-differentiable parts."""
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _retyped(err, message):
+    """`err`'s kind of exception carrying `message`. numpy's own subclasses (the ufunc type
+    errors) can't be built from a message alone: those become their builtin base."""
+    try:
+        return type(err)(message)
+    except TypeError:
+        base = next(b for b in (IndexError, ValueError, TypeError) if isinstance(err, b))
+        return base(message)
+
+
+def _forward_error(op, datas, attrs, err) -> str:
+    """An error message naming the op, its inputs' shapes and dtypes, and numpy's complaint."""
+    parts = []
+    for d in datas:
+        if isinstance(d, np.ndarray):
+            parts.append(f"{d.dtype}{list(d.shape)}")
+        else:
+            parts.append(type(d).__name__)
+    extra = " ".join(f"{k}={v!r}" for k, v in (attrs or {}).items() if v is not None)
+    text = str(err)
+    if text.startswith(op.name + ": "):  # already ours: name the op once
+        text = text[len(op.name) + 2:]
+    return f"{op.name}: {text} (inputs {', '.join(parts)}{'; ' + extra if extra else ''})"
+
+
+# --------------------------------------------------------------------------- saved arrays
+class VersionError(RuntimeError):
+    """A saved array was changed in place between forward and backward."""
+
+
+def check_versions(node) -> None:
+    """Raise when an array the node saved was modified in place after it was saved."""
+    for i, vc, version, name in node.vers:
+        if vc[0] != version:
+            arr = node.out if i == -1 else node.args[i]
+            what = "its output" if i == -1 else f"its input {i}"
+            who = f"tensor {name!r}" if name else "a tensor"
+            raise VersionError(
+                f"backward: one of the variables needed for gradient computation has been modified "
+                f"by an inplace operation: {who} of shape {list(arr.shape)} and dtype {arr.dtype}, "
+                f"{what} of op '{node.op.name}', is at version {vc[0]}; expected version {version} "
+                "instead (the version it had when the op saved it). Don't change it in place before "
+                "backward, or change a clone()."
+            )
+
+
+def unpack(node):
+    """The node's saved values as Tensors connected to the graph (for create_graph): a saved
+    input becomes a Tensor whose node is its edge's, the saved output one whose node is
+    `node` itself, so the gradient can be differentiated again."""
+    plan = node.op.plan(node.needs)
+    args = []
+    for a, e, saved in zip(node.args, node.edges, plan):
+        if saved and isinstance(a, np.ndarray):
+            if e is None:
+                a = make(a)
+            elif isinstance(e, Tensor):
+                a = e if e.data is a else make(a, None)
+            else:
+                a = make(a, e)
+        args.append(a)
+    out = node.out
+    if node.op.save_output:
+        out = make(out, node)
+    return out, args
