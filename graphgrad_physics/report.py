@@ -1,5 +1,6 @@
 """The report folder: metrics.json, plots (matplotlib, Agg), the classifier's backprop graph
-(SVG) and checkpoints. Every file is written atomically: a crash leaves the old one intact."""
+(SVG) and checkpoints. The command line writes them into a staging folder and swaps the whole
+folder in at the end (see :mod:`graphgrad_physics.cli`), so the files here are plain writes."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import numpy as np
 
 import autograd
 import nn
-from autograd._io import atomic_write
 
 from .tasks import TaskResult, build_model
 
@@ -25,15 +25,16 @@ REFERENCES = {
 }
 
 
-def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (``autograd._io``), making its folder if needed."""
+def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path``, making its folder if needed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return atomic_write(path, data)
+    path.write_bytes(data)
+    return path
 
 
 def write_json(path: str | os.PathLike, obj) -> Path:
-    """Atomically write ``obj`` as indented JSON (numpy scalars become plain numbers)."""
+    """Write ``obj`` as indented JSON (numpy scalars become plain numbers)."""
     def plain(o):
         if isinstance(o, np.generic):
             return o.item()
@@ -42,7 +43,7 @@ def write_json(path: str | os.PathLike, obj) -> Path:
         raise TypeError(f"write_json: cannot store {type(o).__name__}")
 
     text = json.dumps(obj, indent=2, default=plain, allow_nan=True) + "\n"
-    return write_bytes_atomic(path, text.encode("utf-8"))
+    return write_bytes(path, text.encode("utf-8"))
 
 
 def read_json(path: str | os.PathLike) -> dict:
@@ -51,7 +52,7 @@ def read_json(path: str | os.PathLike) -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise FileNotFoundError(f"{path} does not exist: run `python -m nn.physics --out "
+        raise FileNotFoundError(f"{path} does not exist: run `python -m graphgrad_physics --out "
                                 f"{path.parent}` first") from None
     except json.JSONDecodeError as e:
         raise ValueError(f"{path} is not valid JSON ({e})") from None
@@ -77,7 +78,7 @@ def load_checkpoint(out: str | os.PathLike, task: str) -> tuple[nn.Module, dict]
     weights, config_path = checkpoint_paths(out, task)
     if not weights.exists():
         raise FileNotFoundError(f"no checkpoint for task {task!r}: {weights} does not exist; "
-                                f"train it first: python -m nn.physics --task {task} --out {out}")
+                                f"train it first: python -m graphgrad_physics --task {task} --out {out}")
     config = read_json(config_path)
     model = build_model(config)
     model.load_state_dict(nn.load(weights))
@@ -99,7 +100,7 @@ def _save_figure(fig, path: Path) -> Path:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     _pyplot().close(fig)
-    return write_bytes_atomic(path, buf.getvalue())
+    return write_bytes(path, buf.getvalue())
 
 
 def plot_losses(results: list[TaskResult], path: Path) -> Path:

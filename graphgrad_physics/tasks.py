@@ -3,7 +3,7 @@ the model with its metrics: `train_classifier` (Z-peak signal against off-peak p
 `train_regressor` (the pair mass), `train_denoiser` (background-free Daya Bay spectra).
 
 Each result carries a JSON-able ``config`` (sizes, seed, input scaling) so that
-`evaluate_task` can rebuild the model from a checkpoint and recompute the same test numbers.
+`test_metrics` can rebuild the model from a checkpoint and recompute the same test numbers.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import numpy as np
 import autograd
 import nn
 
-from .data import load_dayabay, load_zmumu, split_by_event, zmumu_mass, zmumu_signal
 from . import metrics as M
 from . import spectra as S
+from .data import load_dayabay, load_zmumu, split_by_event, zmumu_mass, zmumu_signal
 from .kinematics import FEATURE_NAMES, pair_features
 from .training import History, fit, mlp, predict
 
@@ -42,7 +42,14 @@ class TaskResult:
 
 
 # ---------------------------------------------------------------- Z->mumu: data and metrics
-def _zmumu_arrays(target: str):
+def zmumu_arrays(target: str) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
+    """``(inputs, target, (train, val, test) row indices)`` of the Z->mumu table; ``target`` is
+    ``"signal"`` (0/1, the Z peak) or ``"mass"`` (M in GeV).
+
+    >>> x, y, (train, val, test) = zmumu_arrays("signal")
+    >>> x.shape, len(train) + len(val) + len(test)
+    ((2304, 5), 2304)
+    """
     data = load_zmumu()
     x = pair_features(data)
     y = zmumu_signal(data) if target == "signal" else zmumu_mass(data)
@@ -50,7 +57,8 @@ def _zmumu_arrays(target: str):
     return x, y, parts
 
 
-def _scale(x: np.ndarray, config: dict) -> np.ndarray:
+def scale_inputs(x: np.ndarray, config: dict) -> np.ndarray:
+    """Standardise ``x`` with the training split's mean and std stored in ``config``."""
     return (x - np.array(config["x_mean"])) / np.array(config["x_std"])
 
 
@@ -59,8 +67,8 @@ def _fit_scaling(x_train: np.ndarray) -> dict:
 
 
 def _classifier_metrics(model: nn.Module, config: dict) -> tuple[dict, dict]:
-    x, y, (train, _, test) = _zmumu_arrays("signal")
-    logit = predict(model, _scale(x[test], config))[:, 0]
+    x, y, (train, _, test) = zmumu_arrays("signal")
+    logit = predict(model, scale_inputs(x[test], config))[:, 0]
     fpr, tpr, _ = M.roc_curve(y[test], logit)
     majority = float(y[train].mean() >= 0.5)
     out = {
@@ -73,8 +81,8 @@ def _classifier_metrics(model: nn.Module, config: dict) -> tuple[dict, dict]:
 
 
 def _regressor_metrics(model: nn.Module, config: dict) -> tuple[dict, dict]:
-    x, m, (train, _, test) = _zmumu_arrays("mass")
-    scaled = predict(model, _scale(x[test], config))[:, 0]
+    x, m, (train, _, test) = zmumu_arrays("mass")
+    scaled = predict(model, scale_inputs(x[test], config))[:, 0]
     pred = np.exp(scaled * config["y_std"] + config["y_mean"])
     baseline = np.full(len(test), np.median(m[train]))
     out = {
@@ -103,9 +111,9 @@ def train_classifier(epochs: int = 60, batch_size: int = 64, lr: float = 1e-2,
     Metrics: test ROC AUC and accuracy (logit > 0), beside the majority-class accuracy.
     """
     start = time.perf_counter()
-    x, y, (train, val, _) = _zmumu_arrays("signal")
+    x, y, (train, val, _) = zmumu_arrays("signal")
     config = _zmumu_config("classify", hidden, x[train], seed, epochs, batch_size, lr, weight_decay)
-    xs = _scale(x, config)
+    xs = scale_inputs(x, config)
     autograd.manual_seed(seed)
     model = mlp(config["n_in"], config["hidden"], 1)
 
@@ -136,11 +144,11 @@ def train_regressor(epochs: int = 60, batch_size: int = 64, lr: float = 1e-2,
     predicting the training median.
     """
     start = time.perf_counter()
-    x, m, (train, val, _) = _zmumu_arrays("mass")
+    x, m, (train, val, _) = zmumu_arrays("mass")
     config = _zmumu_config("regress", hidden, x[train], seed, epochs, batch_size, lr, weight_decay)
     log_m = np.log(m)
     config.update(y_mean=float(log_m[train].mean()), y_std=float(log_m[train].std()))
-    xs = _scale(x, config)
+    xs = scale_inputs(x, config)
     t = (log_m - config["y_mean"]) / config["y_std"]
     autograd.manual_seed(seed)
     model = mlp(config["n_in"], config["hidden"], 1)

@@ -35,10 +35,8 @@ def mlp(n_in: int, hidden: Sequence[int], n_out: int) -> nn.Sequential:
 def predict(model: nn.Module, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
     """The model's outputs for ``x`` in eval mode without recording a graph, as float64."""
     model.eval()
-    outs = []
     with autograd.no_grad():
-        for i in range(0, len(x), batch_size):
-            outs.append(model(autograd.tensor(x[i : i + batch_size].astype(np.float32))).data)
+        outs = [model(xb).data for (xb,) in nn.data.DataLoader(x.astype(np.float32), batch_size)]
     return np.concatenate(outs).astype(np.float64)
 
 
@@ -80,18 +78,19 @@ def fit(
     validation metrics, of which ``select`` picks the best epoch.
 
     Stops after ``patience`` epochs without improvement and leaves the best model's state in
-    ``model``. Shuffling uses ``numpy.random.default_rng(seed)``; parameters were drawn by the
-    caller (``autograd.manual_seed``), so a seed fixes the whole run.
+    ``model``. `nn.data.DataLoader` shuffles with ``numpy.random.default_rng(seed)``; parameters
+    were drawn by the caller (``autograd.manual_seed``), so a seed fixes the whole run.
     """
     for name, value in (("epochs", epochs), ("batch_size", batch_size), ("patience", patience)):
         if int(value) < 1:
             raise ValueError(f"{task}: {name} must be at least 1; got {value}")
     if not lr > 0:
         raise ValueError(f"{task}: learning rate must be positive; got {lr}")
-    rng = np.random.default_rng(seed)
+    batches = nn.data.DataLoader(nn.data.TensorDataset(x.astype(np.float32), y.astype(np.float32)),
+                                 batch_size=batch_size, shuffle=True,
+                                 generator=np.random.default_rng(seed))
     opt = nn.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     sched = nn.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-    x32, y32 = x.astype(np.float32), y.astype(np.float32)
     history = History(metric=select)
     best_state, since_best = None, 0
     sign = 1.0 if higher_is_better else -1.0
@@ -104,18 +103,17 @@ def fit(
         start = time.perf_counter()
         lr_now = opt.param_groups[0]["lr"]
         model.train()
-        order = rng.permutation(len(x32))
         total, seen = 0.0, 0
-        for i in range(0, len(order), batch_size):
-            idx = order[i : i + batch_size]
-            if len(idx) < 2:  # BatchNorm needs two samples to normalise a batch
+        for xb, yb in batches:
+            n = xb.shape[0]
+            if n < 2:  # BatchNorm needs two samples to normalise a batch
                 continue
-            loss = loss_fn(model(autograd.tensor(x32[idx])), autograd.tensor(y32[idx]))
+            loss = loss_fn(model(xb), yb)
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss.data) * len(idx)
-            seen += len(idx)
+            total += float(loss.data) * n
+            seen += n
         sched.step()
         vals = {k: float(v) for k, v in validate(model).items()}
         val = vals[select]

@@ -217,5 +217,5 @@ def test_dayabay_provenance(db):
 
 def test_dayabay_missing_package_names_the_pip_command(monkeypatch):
     monkeypatch.setattr(dayabay, "PACKAGE", "dayabay_data_official_not_installed")
-    with pytest.raises(ModuleNotFoundError, match="pip install dayabay-data-official"):
+    with pytest.raises(ModuleNotFoundError, match=r"pip install .graphgrad\[demo\]. \(or dayabay-data-official\)"):
         ds.load_dayabay()

@@ -75,8 +75,7 @@ def _data_dir() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError(
             f"load_dayabay() needs the '{DISTRIBUTION}' package (Daya Bay data, 5.5 MB, "
-            f"CC BY 4.0), which is not installed: pip install {DISTRIBUTION}  "
-            "(or pip install -e '.[dev]')",
+            f"CC BY 4.0), which is not installed: pip install 'graphgrad[demo]' (or {DISTRIBUTION})",
             name=PACKAGE,
         )
     folder = Path(spec.submodule_search_locations[0]) / "data" / "npz" / "dayabay_dataset"
