@@ -1,7 +1,7 @@
-"""`python -m nn.physics`: see :mod:`nn.physics.cli`."""
+"""`python -m graphgrad_physics`: see :mod:`graphgrad_physics.cli`."""
 
 import sys
 
 from .cli import main
 
-sys.exit(main())
+sys.exit(main(prog="python -m graphgrad_physics"))

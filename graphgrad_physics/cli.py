@@ -1,5 +1,9 @@
-"""Command line: `python -m nn.physics` (or `graphgrad-demo`) trains the tasks and writes the
-report; `python -m nn.physics evaluate` reloads the checkpoints and recomputes the test numbers.
+"""Command line: `graphgrad-demo` (or `python -m graphgrad_physics`) trains the tasks and writes
+the report; `graphgrad-demo evaluate` reloads the checkpoints and recomputes the test numbers.
+
+A report folder always holds one whole run: each run writes into a staging folder that is
+swapped in at the end (:mod:`graphgrad_physics.staging`). A bad ``--out`` is refused with one
+line and exit code 2 before anything is trained.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import staging
+
 TASK_NAMES = ("classify", "regress", "denoise")
 DESCRIPTION = """\
 The note's three networks on real particle-physics data:
@@ -20,10 +26,10 @@ The note's three networks on real particle-physics data:
   regress   Z->mumu: the pair's invariant mass from the muons' kinematics
   denoise   Daya Bay: background-free antineutrino spectra from observed ones
 
-  python -m nn.physics [train] [options]      train, test, write the report (the default)
-  python -m nn.physics evaluate --out DIR     reload the checkpoints, recompute the test metrics
+  {prog} [train] [options]      train, test, write the report (the default)
+  {prog} evaluate --out DIR     reload the checkpoints, recompute the test metrics
 
-Options of each command: python -m nn.physics train --help (or evaluate --help).
+Options of each command: {prog} train --help (or evaluate --help).
 """
 
 
@@ -66,13 +72,13 @@ def _add_tasks(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", "--tasks", dest="tasks", nargs="+", default=["all"], metavar="TASK",
                    choices=[*TASK_NAMES, "all"],
                    help="which tasks: classify, regress, denoise or all (default: all)")
-    p.add_argument("--out", type=Path, default=Path("report"),
-                   help="report folder (default: report)")
+    # a string, not a Path: Path("") would silently be the current folder
+    p.add_argument("--out", default="report", help="report folder (default: report)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "graphgrad-demo") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m nn.physics", description=DESCRIPTION,
+        prog=prog, description=DESCRIPTION.format(prog=prog),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="{train,evaluate}")
     train = sub.add_parser("train", help="train, test and write the report (default)",
@@ -141,18 +147,50 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
-def run_train(args: argparse.Namespace) -> int:
+def run_train(args: argparse.Namespace, prog: str = "graphgrad-demo") -> int:
+    """Train into a staging folder (a copy of the previous report) and swap it in for ``--out``
+    at the end; on any error or Ctrl-C the staging folder goes and ``--out`` stays as it was."""
+    from . import report
+
+    out = Path(args.out)
+    try:
+        stage = staging.begin(out)
+    except OSError as e:
+        print(f"{prog}: error: cannot prepare the report folder {out}: {e}", file=sys.stderr)
+        return 2
+    # keep other tasks' entries from an earlier run into the same folder (their checkpoints stay)
+    try:
+        doc = report.read_json(stage / "metrics.json") if (stage / "metrics.json").exists() else {}
+        if not isinstance(doc, dict):
+            raise ValueError("it is not a JSON object")
+    except ValueError as e:
+        staging.abandon(stage)
+        print(f"{prog}: error: {out}/metrics.json is unreadable: {e}", file=sys.stderr)
+        return 2
+    try:
+        written = _train_into(stage, doc, args)
+        staging.commit(stage, out)
+    except BaseException:
+        staging.abandon(stage)
+        raise
+    files, checkpoints, seconds = written
+    all_metrics = {k: v["metrics"] for k, v in doc["tasks"].items()}
+    print()
+    print(format_table(("task", "metric", "measured", "reference"), summary_rows(all_metrics)))
+    print(f"\nwrote {files} files and {checkpoints} checkpoints into {out}/ in {seconds:.1f} s; "
+          f"check them with: {prog} evaluate --out {out}")
+    return 0
+
+
+def _train_into(out: Path, doc: dict, args: argparse.Namespace) -> tuple[int, int, float]:
+    """Train the chosen tasks, write their checkpoints, plots and ``doc`` into ``out``."""
     from . import report
     from .tasks import TASKS
 
     start = time.perf_counter()
-    out: Path = args.out
     tasks = _chosen(args.tasks)
     overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size),
                                    ("lr", args.lr)) if v is not None}
-    metrics_path = out / "metrics.json"
-    # keep other tasks' entries from an earlier run into the same folder (their checkpoints stay)
-    doc = report.read_json(metrics_path) if metrics_path.exists() else {}
     doc.setdefault("tasks", {})
     results = []
     for name in tasks:
@@ -181,40 +219,33 @@ def run_train(args: argparse.Namespace) -> int:
     doc["data"] = {"zmumu": "CMS open data (2010, runs 148029/148031) via scikit-hep-testdata "
                             "0.3.12, BSD-3-Clause",
                    "dayabay": "Daya Bay full data release, dayabay-data-official, CC BY 4.0"}
-    report.write_json(metrics_path, doc)
-    files.append(metrics_path)
-
-    all_metrics = {k: v["metrics"] for k, v in doc["tasks"].items()}
-    print()
-    print(format_table(("task", "metric", "measured", "reference"), summary_rows(all_metrics)))
-    print(f"\nwrote {len(files)} files and {len(results)} checkpoints into {out}/ "
-          f"in {time.perf_counter() - start:.1f} s; check them with: "
-          f"python -m nn.physics evaluate --out {out}")
-    return 0
+    files.append(report.write_json(out / "metrics.json", doc))
+    return len(files), len(results), time.perf_counter() - start
 
 
 def _draw_graph(result, path: Path) -> Path:
     from . import report
-    from .tasks import _scale, _zmumu_arrays
+    from .tasks import scale_inputs, zmumu_arrays
 
-    x, y, (train, _, _) = _zmumu_arrays("signal")
+    x, y, (train, _, _) = zmumu_arrays("signal")
     rows = train[:8]  # a small batch keeps the values in the picture readable
-    return report.draw_classifier_graph(result, _scale(x[rows], result.config), y[rows, None], path)
+    return report.draw_classifier_graph(result, scale_inputs(x[rows], result.config), y[rows, None], path)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from . import report
     from .tasks import test_metrics
 
-    doc = report.read_json(args.out / "metrics.json")
+    out = Path(args.out)
+    doc = report.read_json(out / "metrics.json")
     tasks = [t for t in _chosen(args.tasks) if t in doc.get("tasks", {})]
     if not tasks:
-        print(f"error: {args.out}/metrics.json holds none of the tasks {_chosen(args.tasks)}",
+        print(f"error: {out}/metrics.json holds none of the tasks {_chosen(args.tasks)}",
               file=sys.stderr)
         return 2
     rows, mismatches = [], 0
     for name in tasks:
-        model, config = report.load_checkpoint(args.out, name)
+        model, config = report.load_checkpoint(out, name)
         fresh = test_metrics(model, config)
         saved = doc["tasks"][name]["metrics"]
         for key, value in fresh.items():
@@ -227,16 +258,26 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print(f"\n{mismatches} metrics differ from metrics.json", file=sys.stderr)
         return 1
     print(f"\nall {len(rows)} test metrics reproduced from the checkpoints in "
-          f"{args.out}/checkpoints")
+          f"{out}/checkpoints")
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of `python -m nn.physics` and the `graphgrad-demo` script."""
+def main(argv: Sequence[str] | None = None, prog: str = "graphgrad-demo") -> int:
+    """Entry point of the `graphgrad-demo` script and of `python -m graphgrad_physics`
+    (``prog`` is the name the help and the messages give the command)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in ("train", "evaluate", "-h", "--help"):
         argv.insert(0, "train")  # training is the default command
-    args = build_parser().parse_args(argv)
-    if args.command == "evaluate":
+    args = build_parser(prog).parse_args(argv)
+    reading = args.command == "evaluate"
+    problem = staging.check_folder(args.out, reading, f"train first: {prog} --out {args.out}")
+    if problem:
+        print(f"{prog}: error: --out: {problem}", file=sys.stderr)
+        return 2
+    if reading:
         return run_evaluate(args)
-    return run_train(args)
+    try:
+        return run_train(args, prog)
+    except KeyboardInterrupt:
+        print(f"\n{prog}: interrupted; {args.out} is as it was before this run", file=sys.stderr)
+        return 130

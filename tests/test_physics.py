@@ -1,19 +1,25 @@
-"""The main job (nn.physics): metrics, the template fit, the Z->mumu inputs, each task beating a
-trivial baseline after a few epochs, the command line end to end, and checkpoint reloading.
+"""The demo application (graphgrad_physics): metrics, the template fit, the Z->mumu inputs, each
+task beating a trivial baseline after a few epochs, the command line end to end (its report
+folder swapped in whole, its refusals of a bad --out), and checkpoint reloading.
 
 Loaders and the event split are tested in test_datasets.py; the docstring examples run with
-the suite (pytest's --doctest-modules over nn/, see pyproject.toml)."""
+the suite (pytest's --doctest-modules over graphgrad_physics/, see pyproject.toml)."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import autograd
+from graphgrad_physics import cli, kinematics, metrics, report, spectra, staging, tasks
 from graphgrad_physics.data import load_dayabay, load_zmumu
-from graphgrad_physics import cli, kinematics, metrics, report, spectra, tasks
 
 
 @pytest.fixture(scope="module")
@@ -111,9 +117,9 @@ def test_denoiser_beats_the_raw_spectrum():
 
 def test_the_best_epoch_is_the_model_returned():
     r = tasks.train_regressor(epochs=30, patience=4, seed=0, verbose=False)
-    x, m, (_, val, _) = tasks._zmumu_arrays("mass")
+    x, m, (_, val, _) = tasks.zmumu_arrays("mass")
     c = r.config
-    pred = np.exp(tasks.predict(r.model, tasks._scale(x[val], c))[:, 0] * c["y_std"] + c["y_mean"])
+    pred = np.exp(tasks.predict(r.model, tasks.scale_inputs(x[val], c))[:, 0] * c["y_std"] + c["y_mean"])
     assert metrics.r2_score(m[val], pred) == r.history.best_val
     assert len(r.history.epochs) - r.history.best_epoch <= 4
 
@@ -152,7 +158,8 @@ def test_cli_writes_the_report(report_dir):
     assert len(doc["tasks"]["classify"]["history"]["epochs"]) == 2
     svg = (report_dir / "classifier_graph.svg").read_text()
     assert "0.weight" in svg and "grad" in svg
-    assert list(report_dir.glob("**/*.tmp")) == []  # atomic writes leave no temp files
+    # the staging folder was swapped in: nothing of it is left beside the report
+    assert [p.name for p in report_dir.parent.glob(f".{report_dir.name}.*")] == []
 
 
 def test_reloaded_checkpoints_reproduce_the_metrics(report_dir, capsys):
@@ -167,8 +174,6 @@ def test_reloaded_checkpoints_reproduce_the_metrics(report_dir, capsys):
 
 
 def test_evaluate_notices_a_changed_metric(report_dir, tmp_path, capsys):
-    import shutil
-
     copy = tmp_path / "copy"
     shutil.copytree(report_dir, copy)
     doc = json.loads((copy / "metrics.json").read_text())
@@ -178,9 +183,149 @@ def test_evaluate_notices_a_changed_metric(report_dir, tmp_path, capsys):
     assert "differ" in capsys.readouterr().err
 
 
-def test_evaluate_without_a_report_says_what_to_run(tmp_path):
-    with pytest.raises(FileNotFoundError, match="run `python -m nn.physics"):
-        cli.main(["evaluate", "--out", str(tmp_path)])
+def test_evaluate_without_a_report_says_what_to_run(tmp_path, capsys):
+    assert cli.main(["evaluate", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "holds no report" in err and f"train first: graphgrad-demo --out {tmp_path}" in err
+
+
+# ---------------------------------------------------------------- the report folder, whole or not at all
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Any task that starts training fails the test."""
+    def refuse(**_):
+        raise AssertionError("training started")
+
+    for name in cli.TASK_NAMES:
+        monkeypatch.setitem(tasks.TASKS, name, refuse)
+
+
+@pytest.fixture
+def unwritable(monkeypatch):
+    """Make folders unwritable: chmod 0o555, and os.access says so also to root (who may write
+    anyway, so the chmod alone would not show the check works)."""
+    locked, real_access = [], os.access
+
+    def access(path, mode, **kw):
+        if mode & os.W_OK and Path(os.path.realpath(path)) in locked:
+            return False
+        return real_access(path, mode, **kw)
+
+    monkeypatch.setattr(os, "access", access)
+
+    def lock(folder: Path) -> Path:
+        folder.mkdir(exist_ok=True)
+        folder.chmod(0o555)
+        locked.append(Path(os.path.realpath(folder)))
+        return folder
+
+    yield lock
+    for folder in locked:
+        folder.chmod(0o755)
+
+
+@pytest.mark.parametrize("case, message", [
+    ("file", "is a file, not a folder"),
+    ("empty", "the path is empty"),
+    ("unwritable parent", "is not writable"),
+    ("unwritable report", "is not writable"),
+    ("under a file", "is a file, not a folder"),
+    ("not a report", "holds files but no report"),
+    ("evaluate missing", "does not exist; train first: graphgrad-demo --out"),
+    ("evaluate file", "is a file, not a report folder"),
+])
+def test_a_bad_out_is_one_line_and_exit_2_before_training(case, message, report_dir, tmp_path,
+                                                           capsys, no_training, unwritable):
+    (tmp_path / "a.txt").write_text("not a folder")
+    if case == "unwritable parent":
+        out = unwritable(tmp_path / "locked") / "report"
+    elif case == "unwritable report":
+        out = tmp_path / "report"
+        shutil.copytree(report_dir, out)
+        unwritable(out)
+    else:
+        out = {"file": tmp_path / "a.txt", "empty": "", "under a file": tmp_path / "a.txt" / "report",
+               "not a report": tmp_path, "evaluate missing": tmp_path / "missing",
+               "evaluate file": tmp_path / "a.txt"}[case]
+    before = files_of(tmp_path)
+    argv = ["evaluate", "--out", str(out)] if case.startswith("evaluate") else ["--out", str(out), "--quiet"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("graphgrad-demo: error: --out: ") and message in err
+    assert files_of(tmp_path) == before and not list(tmp_path.rglob(".*staging*"))
+
+
+@pytest.mark.parametrize("interruption", [KeyboardInterrupt, RuntimeError])
+def test_an_interrupted_run_leaves_the_previous_report(interruption, report_dir, tmp_path,
+                                                        monkeypatch, capsys):
+    out = tmp_path / "report"
+    shutil.copytree(report_dir, out)
+    before = files_of(out)
+
+    def interrupted(**_):
+        raise interruption("stop")
+
+    monkeypatch.setitem(tasks.TASKS, "regress", interrupted)
+    argv = ["--out", str(out), "--task", "classify", "regress", "--epochs", "1", "--quiet",
+            "--no-graph", "--seed", "9"]
+    if interruption is KeyboardInterrupt:  # Ctrl-C: a message, exit code 130, no traceback
+        assert cli.main(argv) == 130
+        assert "is as it was before this run" in capsys.readouterr().err
+    else:
+        with pytest.raises(RuntimeError, match="stop"):
+            cli.main(argv)
+    # classify had finished and written its checkpoint, but only into the staging folder
+    assert files_of(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
+
+
+def test_a_run_of_some_tasks_keeps_the_others(report_dir, tmp_path, capsys):
+    out = tmp_path / "report"
+    shutil.copytree(report_dir, out)
+    before = files_of(out)
+    assert cli.main(["--out", str(out), "--task", "classify", "--epochs", "1", "--quiet",
+                     "--no-graph", "--seed", "9"]) == 0
+    after = files_of(out)
+    assert after["checkpoints/classify.npz"] != before["checkpoints/classify.npz"]
+    for name in ("checkpoints/regress.npz", "checkpoints/denoise.npz", "mass_regression.png"):
+        assert after[name] == before[name], name
+    doc = json.loads(after["metrics.json"])
+    assert doc["seed"] == 9 and set(doc["tasks"]) == set(cli.TASK_NAMES)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
+    assert cli.main(["evaluate", "--out", str(out)]) == 0
+
+
+def test_a_killed_runs_leftovers_are_cleaned_up(tmp_path):
+    out = tmp_path / "report"
+    # killed between the two renames of the swap: the previous report was moved aside
+    (tmp_path / ".report.previous-1234abcd").mkdir()
+    (tmp_path / ".report.previous-1234abcd" / "metrics.json").write_text("{}")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    (tmp_path / f".report.staging-{dead}-00000000").mkdir()  # its process is gone
+    live = tmp_path / f".report.staging-{os.getpid()}-11111111"  # a run still going
+    live.mkdir()
+    stage = staging.begin(out)
+    assert (stage / "metrics.json").read_text() == "{}" and (out / "metrics.json").exists()
+    staging.abandon(stage)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [live.name, "report"]
+
+
+def test_the_app_says_how_to_install_what_it_needs():
+    code = "import sys; sys.modules['tqdm'] = None; import graphgrad_physics"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 1
+    assert "needs tqdm, which is not installed: pip install 'graphgrad[demo]'" in run.stderr
+
+
+def test_the_library_never_imports_the_app():
+    code = "import sys, autograd, nn, nn.data; print(sorted(m for m in sys.modules if 'physics' in m))"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "[]"
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -197,12 +342,16 @@ def test_bad_options_are_explained(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
-def test_help_lists_the_commands(capsys):
+def test_help_lists_the_commands_under_the_scripts_name(capsys):
     with pytest.raises(SystemExit) as e:
         cli.main(["--help"])
     assert e.value.code == 0
     out = capsys.readouterr().out
+    assert out.startswith("usage: graphgrad-demo ") and "graphgrad-demo evaluate --out" in out
     assert "evaluate" in out and "classify" in out
+    run = subprocess.run([sys.executable, "-m", "graphgrad_physics", "--help"], capture_output=True,
+                         text=True, check=True)
+    assert run.stdout.startswith("usage: python -m graphgrad_physics ")
 
 
 def test_graph_drawing_leaves_the_model_unchanged(report_dir, tmp_path):
