@@ -1,6 +1,6 @@
 """A first look at graphgrad: a small network, one backward pass, values and gradients.
 
-Run with `make demo` (or `python -m autograd.demo`).
+Run with `python -m autograd.demo` (`make demo` runs the physics application, `graphgrad_physics`).
 """
 
 from __future__ import annotations

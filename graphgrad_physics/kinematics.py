@@ -1,6 +1,6 @@
 """What the Z->mumu networks see: the pair's kinematics, computed from the row's own momenta.
 
-Two choices, both physical, both measured (see the README's "The main job"):
+Two choices, both physical, both measured (see the README's "The demo application"):
 
 - **The row's own fit.** ``pt``, ``eta``, ``phi`` are recomputed from ``px``, ``py``, ``pz``,
   the momenta of the fit (``Type``) that also gave ``M``. The table's ``pt``/``eta``/``phi``
