@@ -15,7 +15,7 @@ import pytest
 
 import autograd
 import nn
-from autograd import engine, viz
+from autograd import viz
 
 HEADER = (
     "digraph {\n"
@@ -43,9 +43,9 @@ def test_golden_forward_before_backward():
         '\tn0 [label="x\\nfloat32[2]\\ndata [1, -2]" fontname="Courier" fillcolor="#c6dbf7"]\n'
         '\tn1 [label="w\\nfloat32\\ndata 3" fontname="Courier" fillcolor="#c6dbf7"]\n'
         '\tn2 [label="mul" shape=ellipse fillcolor="#fff1c1"]\n'
-        '\tn3 [label="float32[2]\\ndata [3, -6]" fontname="Courier" fillcolor="#ffffff"]\n'
+        '\tn3 [label="float32[2]\\nvalue not kept" fontname="Courier" fillcolor="#ffffff"]\n'
         '\tn4 [label="sub\\n(·, 1)" shape=ellipse fillcolor="#fff1c1"]\n'
-        '\tn5 [label="float32[2]\\ndata [2, -7]" fontname="Courier" fillcolor="#ffffff"]\n'
+        '\tn5 [label="float32[2]\\nvalue not kept" fontname="Courier" fillcolor="#ffffff"]\n'
         '\tn6 [label="sum axis=(0,)" shape=ellipse fillcolor="#fff1c1"]\n'
         '\tn7 [label="float32\\ndata -5" fontname="Courier" fillcolor="#b7e4b0"]\n'
         "\tn0 -> n2\n\tn1 -> n2\n\tn2 -> n3\n\tn3 -> n4\n\tn4 -> n5\n\tn5 -> n6\n\tn6 -> n7\n"
@@ -98,6 +98,125 @@ def test_draw_returns_a_digraph_and_tensor_draw_is_the_same():
     assert "data" not in d.source
 
 
+# --------------------------------------------------------------------------- freed intermediates
+def _labels(src: str) -> list[str]:
+    return re.findall(r'\tn\d+ \[label="([^"]*)"', src)
+
+
+def test_freed_intermediates_still_show_every_op_with_its_shape():
+    """Issue 17: nodes keep no intermediate Tensor; the drawing reads shapes from the nodes."""
+    import gc
+    import weakref
+
+    gc.disable()  # reference counting alone frees what no formula saved
+    try:
+        x = autograd.tensor(np.ones((2, 3)), requires_grad=True, name="x")
+        h = x * 2.0 + 1.0  # mul by a constant saves only the constant; add saves nothing
+        dead = weakref.ref(h)
+        y = h.tanh()  # tanh saves its output
+        del h
+        assert dead() is None
+        loss = (y * 3.0).reshape(6).sum()
+    finally:
+        gc.enable()
+    labels = _labels(viz.draw(loss, legend=False).source)
+    ops = [lb.split("\\n")[0].split(" ")[0] for lb in labels if not lb.startswith(("x", "float64"))]
+    assert ops == ["mul", "add", "tanh", "mul", "reshape", "sum"]
+    boxes = [lb for lb in labels if lb.startswith("float64")]
+    assert boxes == [
+        "float64[2, 3]\\nvalue not kept",  # x * 2: freed at once
+        "float64[2, 3]\\nvalue not kept",  # + 1: freed when h was dropped
+        f"float64[2, 3]\\ndata mean {np.tanh(3.0):.4g} std 0",  # saved by tanh
+        "float64[2, 3]\\nvalue not kept",
+        "float64[6]\\nvalue not kept",
+        f"float64\\ndata {6 * 3 * np.tanh(3.0):.4g}",  # the root's own data
+    ]
+    # backward frees the saved output too; the shapes stay
+    loss.backward()
+    after = _labels(viz.draw(loss, legend=False).source)
+    assert [lb for lb in after if lb.startswith("float64")][2] == "float64[2, 3]\\nvalue not kept"
+    assert len(after) == len(labels)
+
+
+def test_inputs_that_need_no_grad_are_grey_boxes_with_shape_and_saved_value():
+    w = autograd.tensor(np.ones(3), requires_grad=True, name="w")
+    batch = autograd.tensor(np.arange(6.0).reshape(2, 3), name="batch")
+    target = autograd.tensor(np.zeros((2, 3)), name="target")
+    loss = ((w * batch - target) ** 2).sum()  # mul saves batch (for w's grad); sub saves nothing
+    src = viz.draw(loss, legend=False).source
+    grey = 'fontname="Courier" fillcolor="#e6e6e6"'
+    assert f'[label="batch\\nfloat64[2, 3]\\ndata mean 2.5 std 1.708" {grey}]' in src
+    assert f'[label="float64[2, 3]\\nvalue not kept" {grey}]' in src  # target: its shape only
+    assert '"pow\\n(·, 2)"' in src
+    loss.backward()  # frees what mul saved: the batch's box stays, by name, without shape
+    src = viz.draw(loss, legend=False).source
+    assert f'[label="batch\\ninput not kept" {grey}]' in src
+    assert '"pow\\n(·, ?)"' in src and "? marks an input that backward freed" in src
+
+
+def test_a_batch_read_by_two_ops_is_one_box():
+    w = autograd.tensor(np.ones(3), requires_grad=True)
+    batch = autograd.tensor(np.arange(3.0) + 1)
+    loss = (w * batch).sum() + (w / batch).sum()  # both save batch
+    src = viz.draw(loss, legend=False).source
+    assert src.count("data [1, 2, 3]") == 1
+    box = re.search(r'\tn(\d+) \[label="float64\[3\]\\ndata \[1, 2, 3\]"', src).group(1)
+    assert len(re.findall(rf"\tn{box} -> ", src)) == 2
+
+
+def test_a_value_changed_in_place_after_forward_is_not_shown():
+    x = autograd.tensor([1.0, 2.0], requires_grad=True)
+    y = x.exp()  # exp saves its output, the array y holds
+    z = y * 1.0
+    before = viz.draw(z, legend=False).source
+    assert f"data [{np.e:.4g}, {np.e ** 2:.4g}]" in before
+    y.data += 100.0  # changed behind the graph's back (as an optimizer does)
+    autograd.increment_version(y)
+    after = viz.draw(z, legend=False).source
+    assert "102.7" not in after and "float32[2]\\nvalue not kept" in after
+
+
+def test_record_grads_keeps_what_backward_frees():
+    x = autograd.tensor([1.0, 2.0], requires_grad=True)
+    h = (x * 3.0).exp()  # exp saves its output
+    loss = (h ** 2).sum()  # pow saves h and the exponent 2
+    with viz.record_grads():
+        loss.backward()
+    src = viz.draw(loss, legend=False).source
+    assert f"data [{np.exp(3.0):.4g}, {np.exp(6.0):.4g}]" in src  # kept as text, not as the array
+    assert '"pow\\n(·, 2)"' in src and "?" not in src
+    snap = viz.record.snapshot(h.grad_fn)
+    assert snap is not None and isinstance(snap.out, viz.record.Kept) and h.grad_fn.out is None
+
+
+def test_record_grads_around_a_training_loop_records_every_step():
+    """Issue 10: new graphs reuse the addresses of freed ones; every step must be recorded,
+    and nothing may pile up across steps."""
+    import gc
+
+    w = autograd.tensor([0.5, -0.5], requires_grad=True, name="w")
+    missed = []
+    gc.disable()
+    try:
+        with viz.record_grads():
+            for step in range(300):
+                h = w * float(step + 1)
+                loss = (h * h).sum()
+                loss.backward()
+                want = 2 * (step + 1) * 0.5
+                got = viz.record.recorded(h)
+                if got is None or got[0] != (want, -want):
+                    missed.append(step)
+                w.grad = None
+            del h, loss
+            live = len(viz.record._grads), len(viz.record._saved)
+    finally:
+        gc.enable()
+    assert missed == []
+    assert live[0] <= 2 and live[1] == 0  # w (and nothing of the dropped graphs)
+    assert w._hooks is None
+
+
 # --------------------------------------------------------------------------- gradients
 def test_record_grads_shows_intermediate_gradients_and_cleans_up():
     x = autograd.tensor([1.0, 2.0], requires_grad=True, name="x")
@@ -109,9 +228,9 @@ def test_record_grads_shows_intermediate_gradients_and_cleans_up():
     # dL/dh = 2h = [6, 12]; dL/dx = 3 * [6, 12]
     assert "float32[2]\\ndata [3, 6]\\ngrad [6, 12]" in src
     assert "x\\nfloat32[2]\\ndata [1, 2]\\ngrad [18, 36]" in src
-    assert "not kept" not in src
-    assert engine._mode.on_backward is None
-    assert h._hooks is None and x._hooks is None  # the context removed its hooks
+    assert "Gradients of intermediate tensors are not kept" not in src
+    assert autograd.mode.state.on_backward is None
+    assert h._node._hooks is None and x._hooks is None  # the context removed its hooks
 
 
 def test_record_grads_keeps_a_norm_not_the_array_for_big_tensors():
@@ -244,7 +363,8 @@ def test_module_clusters_are_nested_and_labelled():
     assert "encoder.fc1.weight\\nfloat32[4, 3]" in fc1 and "encoder.fc1.bias\\nfloat32[4]" in fc1
     assert '"linear"' in fc1  # the layer's op is drawn inside its cluster
     assert "head.0.weight\\nfloat32[2, 4]" in src
-    assert '"pow\\n(·, 2)"' in src.split("subgraph")[0]  # ops outside any module stay on top
+    # ops outside any module stay on top; backward freed pow's saved inputs, exponent included
+    assert '"pow\\n(·, ?)"' in src.split("subgraph")[0] and "? marks an input that backward freed" in src
 
 
 def test_params_module_names_everything_by_dotted_names():

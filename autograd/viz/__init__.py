@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 
 from ..files import atomic_write
-from ..tensor import Tensor
+from ..tensor import Tensor, method
 from . import dot as _dot
 from . import graph as _graph
 from . import record
@@ -65,6 +65,7 @@ def _Drawing():
     return _drawing_class
 
 
+@method("draw")
 def draw(*roots: Tensor, params=None, show_values: bool = True, show_grads: bool = True,
          kind: str = "forward", rankdir: str = "LR", collapse=None, max_nodes: int | None = 2000,
          legend: bool = True):
@@ -109,7 +110,7 @@ def draw(*roots: Tensor, params=None, show_values: bool = True, show_grads: bool
     g = (_graph.build_forward if kind == "forward" else _graph.build_backward)(flat, order)
     modules, explicit, derived = _graph.module_info(g, params)
     names = dict(derived)
-    names.update({id(t): t.name for t in order if t.name})
+    names.update({id(t): t.name for t in order if isinstance(t, Tensor) and t.name})
     names.update(explicit)
     if collapse is not None:
         g = _graph.collapse_modules(g, collapse)
@@ -128,7 +129,10 @@ def draw(*roots: Tensor, params=None, show_values: bool = True, show_grads: bool
         notes.append(f"summarised ({total:,} nodes > max_nodes={max_nodes:,}): " + "; ".join(parts)
                      + ". Pass max_nodes=None to draw everything.")
     body = _dot.emit(g, lab, rankdir, legend, None)
-    if show_grads and lab.missing_grads and any(t.grad is not None for t in order):
+    if lab.unknown_inputs:
+        notes.append("? marks an input that backward freed: draw before backward, or run backward "
+                     "inside autograd.viz.record_grads(), to see it.")
+    if show_grads and lab.missing_grads and any(isinstance(t, Tensor) and t.grad is not None for t in order):
         notes.append("Gradients of intermediate tensors are not kept: run backward inside "
                      "autograd.viz.record_grads() (or call retain_grad()) to see them.")
     if notes:

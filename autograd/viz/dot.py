@@ -7,14 +7,12 @@ its body, so the result is still an ordinary Digraph.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from ..node import Node
 from ..ops.registry import attr_text
-from ..tensor import Tensor
 from . import record
-from .graph import Graph, Vertex, key_path, parent_path, shape_text
+from .graph import TENSORS, Graph, Vertex, key_path, parent_path, shape_text, slot_kinds
 
 # Fill colours; every category present gets a line in the legend.
 COLOURS = {
@@ -57,34 +55,9 @@ def num(v: float) -> str:
     return f"{v:.4g}"
 
 
-def _values_text(vals) -> str:
-    if len(vals) == 1:
-        return num(vals[0])
-    return "[" + ", ".join(num(v) for v in vals) + "]"
-
-
-def _bad_text(n_nan: int, n_inf: int) -> str:
-    parts = []
-    if n_nan:
-        parts.append(f"{n_nan} nan")
-    if n_inf:
-        parts.append(f"{n_inf} inf")
-    return ", ".join(parts)
-
-
-def data_line(a: np.ndarray) -> tuple[str, bool]:
-    """`(text, non_finite)` for a tensor's values: the values when few, else mean and std."""
-    if a.size <= record.SMALL:
-        vals = a.ravel().tolist()
-        if a.dtype.kind == "c":
-            return "data " + str(vals), False
-        return "data " + _values_text(vals), not all(map(math.isfinite, vals))
-    if a.dtype.kind not in "fc":
-        return f"data min {num(a.min())} max {num(a.max())}", False
-    mean = float(a.mean(dtype=np.float64))
-    if np.isfinite(mean):
-        return f"data mean {num(mean)} std {num(float(a.std(dtype=np.float64)))}", False
-    return "data " + _bad_text(int(np.isnan(a).sum()), int(np.isinf(a).sum())), True
+_values_text = record.values_text
+_bad_text = record.bad_text
+data_line = record.value_summary  # `(text, non_finite)` of an array's values
 
 
 def grad_line(summary) -> tuple[str, bool]:
@@ -97,22 +70,28 @@ def grad_line(summary) -> tuple[str, bool]:
     return f"grad norm {num(norm)}", False
 
 
-def grad_summary(t: Tensor):
-    """The gradient to show for `t`: its `.grad`, else what `record_grads` kept, else None."""
-    if t.grad is not None:
+def grad_summary(x):
+    """The gradient to show for `x` (a leaf Tensor, or a Node for its output): the `.grad`
+    of the tensor (a node's, when kept with retain_grad()), else what `record_grads` kept."""
+    t = x
+    if isinstance(x, Node):
+        t = x.retain() if x.retain is not None else None
+    if t is not None and t.grad is not None:
         return record.summarise(t.grad)
-    return record.recorded(t)
+    return record.recorded(x)
 
 
 _dtype_names: dict = {}  # str(dtype) is slow enough to matter at 100,000 tensors
 
 
-def type_text(t: Tensor) -> str:
-    a = t.data
-    name = _dtype_names.get(a.dtype)
+def type_text(t) -> str:
+    """`float32[2, 3]` of anything with a shape and a dtype (Tensor, array, Node, Meta)."""
+    dtype = t.dtype
+    name = _dtype_names.get(dtype)
     if name is None:
-        name = _dtype_names[a.dtype] = str(a.dtype)
-    return name if a.ndim == 0 else name + shape_text(a.shape)
+        name = _dtype_names[dtype] = str(dtype)
+    shape = t.shape
+    return name if len(shape) == 0 else name + shape_text(shape)
 
 
 def const_text(c) -> str:
@@ -177,6 +156,7 @@ class Labeller:
         self.modules = modules
         self.used: dict[str, None] = {}
         self.missing_grads = False  # an intermediate whose gradient was not kept
+        self.unknown_inputs = False  # an op input that backward freed (drawn as ?)
 
     def _style(self, category: str, bad: bool) -> str:
         self.used[category] = None
@@ -185,48 +165,73 @@ class Labeller:
             return f'fillcolor="{COLOURS["NaN / inf"]}" color="#c00000" penwidth=2'
         return f'fillcolor="{COLOURS[category]}"'
 
-    def tensor(self, t: Tensor, is_root: bool) -> tuple[str, str]:
+    def tensor(self, v: Vertex, is_root: bool) -> tuple[str, str]:
+        """A tensor box: name, dtype and shape, values (or that they were not kept), gradient."""
+        kind, obj = v.kind, v.obj
         lines = []
-        name = self.names.get(id(t)) or t.name
+        t = obj if kind == "leaf" else v.out  # the Tensor, when there is one
+        name = (self.names.get(id(t)) or t.name) if t is not None else None
+        name = name or v.name
         if name:
             lines.append(_cut(str(name)))
-        lines.append(type_text(t))
+        if obj is None:  # an input of which nothing was kept
+            lines.append("input not kept")
+        else:
+            lines.append(type_text(obj))
         bad = False
-        if self.show_values:
-            text, bad = data_line(t.data)
+        if self.show_values and obj is not None:
+            value = obj.data if kind == "leaf" else (v.value if kind == "value" else obj)
+            if isinstance(value, np.ndarray):
+                text, bad = data_line(value)
+            elif isinstance(value, record.Kept):
+                text, bad = value.text, value.bad
+            else:
+                text = "value not kept"
             lines.append(_cut(text))
-        if self.show_grads and t.requires_grad:
-            summary = grad_summary(t)
+        if self.show_grads and kind != "input" and (kind == "value" or obj.requires_grad):
+            summary = grad_summary(obj)
             if summary is not None:
                 text, gbad = grad_line(summary)
                 lines.append(_cut(text))
                 bad = bad or gbad
-            elif t._node is not None:
+            elif kind == "value":
                 self.missing_grads = True
         if is_root:
             cat = "output"
-        elif t._node is not None:
+        elif kind == "value":
             cat = "intermediate"
         else:
-            cat = "parameter" if t.requires_grad else "constant"
+            cat = "parameter" if kind == "leaf" and obj.requires_grad else "constant"
         return "\n".join(lines), 'fontname="Courier" ' + self._style(cat, bad)
+
+    def op(self, v: Vertex) -> str:
+        """The op's name and attributes; numbers it took, in input order, when there are any."""
+        title = op_title(v.obj)
+        kinds = slot_kinds(v.obj, v.value)
+        if "const" in kinds or "unknown" in kinds:
+            slots = []
+            for k, a in zip(kinds, v.value or kinds):
+                if k == "const":
+                    slots.append(const_text(a))
+                elif k == "unknown":
+                    slots.append("?")
+                    self.unknown_inputs = True
+                else:
+                    slots.append("·")
+            title += "\n(" + _cut(", ".join(slots)) + ")"
+        return title
 
     def label(self, v: Vertex, is_root: bool) -> tuple[str, str]:
         kind = v.kind
-        if kind == "tensor":
-            return self.tensor(v.obj, is_root)
+        if kind in TENSORS:
+            return self.tensor(v, is_root)
         if kind == "op":
-            title = op_title(v.obj)
-            consts = [const_text(c) for c in v.obj.inputs if not isinstance(c, Tensor)]
-            if consts:
-                slots = ["·" if isinstance(c, Tensor) else const_text(c) for c in v.obj.inputs]
-                title += "\n(" + _cut(", ".join(slots)) + ")"
-            return title, "shape=ellipse " + self._style("op", False)
+            return self.op(v), "shape=ellipse " + self._style("op", False)
         if kind == "grad_fn":
             lines = [backward_name(v.obj)]
             bad = False
             if self.show_grads:
-                summary = grad_summary(v.out)
+                summary = grad_summary(v.obj)
                 if summary is not None:
                     text, bad = grad_line(summary)
                     lines.append(_cut(text))
@@ -247,7 +252,7 @@ class Labeller:
         n_ops = sum(1 for m in v.members if m.kind in ("op", "grad_fn"))
         n_ops += sum(len(m.obj) for m in v.members if m.kind == "fold")
         lines.append(f"{n_ops} op{'s' if n_ops != 1 else ''}")
-        params = [m.obj for m in v.members if m.kind == "tensor" and m.obj._node is None]
+        params = [m.obj for m in v.members if m.kind == "leaf"]
         bad = False
         for p in params[:6]:
             name = self.names.get(id(p)) or p.name or "param"

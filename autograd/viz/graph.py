@@ -1,6 +1,10 @@
 """The picture's graph, before any DOT: vertices and edges built from the recorded Nodes,
 grouped by nn modules, and summarised when there are too many.
 
+The recorded graph's vertices are Nodes and leaf Tensors (a node's `edges`); intermediate
+Tensors are not kept, so each node's output box is drawn from the node's metadata (shape,
+dtype) and shows the value only where some array still holds it (see `build_forward`).
+
 Everything here is iterative (explicit stacks and queues): graphs of 100,000 ops and more
 are common, and Python's recursion limit is about 1,000.
 """
@@ -9,21 +13,30 @@ from __future__ import annotations
 
 from collections import deque
 
+import numpy as np
+
+from ..node import Meta, Node
 from ..tensor import Tensor
+from . import record
 
 MIN_RUN = 3  # fold runs of at least this many ops when summarising
+TENSORS = ("leaf", "value", "input")  # the kinds drawn as tensor boxes
 
 
 class Vertex:
     """One box or ellipse of the picture.
 
-    kind: "tensor" (obj: Tensor), "op" (obj: Node, out: its output Tensor), "grad_fn" (obj: Node,
-    out: the Tensor whose gradient it receives), "accumulate" (obj: leaf Tensor), "box" (a
-    collapsed module; obj: path), "fold" (a run of ops; obj: list of their Nodes), "more"
-    (vertices left out; obj: their count).
+    kind: "leaf" (obj: a leaf Tensor), "value" (obj: the Node whose output it is; out: the
+    Tensor when the user passed it or kept it with retain_grad()), "input" (obj: what a node
+    holds of an input that needs no gradient: the array, a Meta, a record.Kept, or None when
+    nothing is known), "op" (obj: Node), "grad_fn" (obj: Node), "accumulate" (obj: leaf
+    Tensor), "box" (a collapsed module; obj: path), "fold" (a run of ops; obj: list of their
+    Nodes), "more" (vertices left out; obj: their count).
+    `value`: for "value", the array or Kept that shows the output's values (None: not kept);
+    for "op", the node's arguments as drawn (live `args` or the record_grads snapshot's).
     """
 
-    __slots__ = ("kind", "obj", "out", "scope", "members", "cluster")
+    __slots__ = ("kind", "obj", "out", "scope", "members", "cluster", "value", "name")
 
     def __init__(self, kind, obj, out=None, scope=None):
         self.kind = kind
@@ -32,6 +45,12 @@ class Vertex:
         self.scope = scope  # the nn.Module whose forward made it (None outside modules)
         self.members = None  # vertices folded into a box/fold vertex
         self.cluster = None  # key of the module cluster it is drawn in (set by module_info)
+        self.value = None
+        self.name = None  # a name known from the graph itself (a saved input's tensor name)
+
+    def shape(self):
+        """The shape of a tensor box, or None when not known."""
+        return getattr(self.obj, "shape", None)
 
 
 class Graph:
@@ -51,50 +70,184 @@ class Graph:
         return len(self.vertices) - 1
 
 
-def topo_order(roots) -> list[Tensor]:
-    """Every tensor reachable from `roots` through recorded nodes, inputs before consumers.
+def vertex(t: Tensor):
+    """Where a tensor sits in the recorded graph: its node, or the tensor itself (a leaf)."""
+    return t._node if t._node is not None else t
+
+
+def topo_order(roots, inputs: bool = False) -> list:
+    """Every vertex (Node or leaf Tensor) reachable from `roots`, inputs before consumers.
 
     Iterative post-order depth-first search; the order depends only on the graph's structure
-    and the order of each node's inputs, so node ids in the DOT text are reproducible.
+    and the order of each node's edges, so node ids in the DOT text are reproducible. With
+    `inputs`, a `(node, i)` pair also stands for each input that needs no gradient, at its
+    place among the node's inputs.
     """
-    order: list[Tensor] = []
+    order: list = []
     seen: set[int] = set()
     for r in roots:
-        if id(r) in seen:
+        u = vertex(r)
+        if id(u) in seen:
             continue
-        seen.add(id(r))
-        stack = [(r, iter(r._node.inputs if r._node is not None else ()))]
+        seen.add(id(u))
+        stack = [(u, _slots(u))]
         while stack:
-            t, it = stack[-1]
-            for inp in it:
-                if isinstance(inp, Tensor) and id(inp) not in seen:
-                    seen.add(id(inp))
-                    node = inp._node
-                    stack.append((inp, iter(node.inputs if node is not None else ())))
+            u, it = stack[-1]
+            for i in it:
+                e = u.edges[i]
+                if e is None:
+                    if inputs:
+                        order.append((u, i))
+                elif id(e) not in seen:
+                    seen.add(id(e))
+                    stack.append((e, _slots(e)))
                     break
             else:
                 stack.pop()
-                order.append(t)
+                order.append(u)
     return order
 
 
+def _slots(u):
+    return iter(range(len(u.edges))) if isinstance(u, Node) else iter(())
+
+
+# --------------------------------------------------------------------------- what a node kept
+def node_args(node: Node):
+    """The node's arguments as a drawing can read them: `args` while backward has not freed
+    them, else what `record_grads` kept of them, else None."""
+    if node.args is not None:
+        return node.args
+    snap = record.snapshot(node)
+    return snap.args if snap is not None else None
+
+
+def _fresh(node: Node, i: int) -> bool:
+    """False when the array saved for input i (-1: the output) was changed in place since."""
+    for rec in node.vers or ():
+        if rec[0] == i:
+            return rec[1][0] == rec[2]
+    return True
+
+
+def _saved_name(node: Node, i: int):
+    for rec in node.vers or ():
+        if rec[0] == i:
+            return rec[3]
+    return None
+
+
+def _is_array(a) -> bool:
+    return isinstance(a, (np.ndarray, Meta)) and not isinstance(a, Node)
+
+
+def slot_kinds(node: Node, args) -> tuple:
+    """Per input of `node`: "edge" (it needs a gradient: an arrow from its producer),
+    "tensor" (an input that needs none, drawn as a grey box), "const" (a number, drawn in the
+    op's label), or "unknown" (freed by backward: nothing tells which of the two it was)."""
+    saved = {rec[0] for rec in node.vers or ()}
+    kinds = []
+    for i, e in enumerate(node.edges):
+        if e is not None:
+            kinds.append("edge")
+        elif args is None:
+            kinds.append("tensor" if i in saved else "unknown")
+        else:
+            a = args[i]
+            kinds.append("tensor" if a is None or _is_array(a) else "const")
+    return tuple(kinds)
+
+
+def _output_values(order) -> tuple[dict, dict]:
+    """For each node's output, an array (or record.Kept) holding its values, and a name,
+    where some node still has them: the node's saved output, or a consumer's saved input."""
+    values: dict[int, object] = {}
+    names: dict[int, str] = {}
+    for u in order:
+        if not isinstance(u, Node):
+            continue
+        out = u.out if isinstance(u.out, np.ndarray) and _fresh(u, -1) else None
+        if out is None:
+            snap = record.snapshot(u)
+            out = snap.out if snap is not None else None
+        if out is not None:
+            values.setdefault(id(u), out)
+        args = node_args(u)
+        plan = u.op.plan(u.needs) if u.vers is not None else None
+        for i, e in enumerate(u.edges):
+            if not isinstance(e, Node):
+                continue
+            name = _saved_name(u, i)
+            if name:
+                names.setdefault(id(e), name)
+            if args is None or (plan is not None and not plan[i]):
+                continue
+            a = args[i]
+            if (isinstance(a, np.ndarray) and _fresh(u, i)) or isinstance(a, record.Kept):
+                values.setdefault(id(e), a)
+    return values, names
+
+
+# --------------------------------------------------------------------------- building
 def build_forward(roots, order) -> Graph:
-    """Tensor vertices and op vertices, edges in the direction data flows."""
+    """Tensor boxes and op vertices, edges in the direction data flows.
+
+    A leaf is one box; a node is an op vertex and a box for its output, which shows the
+    output's shape and dtype always, and its values when still available: the Tensor the
+    user passed as a root or kept with retain_grad(), the node's saved output, a consumer's
+    saved input, or what `record_grads` kept of either. Inputs that need no gradient get a
+    grey box each (one per array: a batch read by two ops is one box); numbers go in the
+    op's label.
+    """
     g = Graph("forward")
     where: dict[int, int] = {}
-    for t in order:
-        node = t._node
-        if node is not None:
-            o = g.add(Vertex("op", node, t, node.scope))
-            for inp in node.inputs:
-                if isinstance(inp, Tensor):
-                    g.edges.append((where[id(inp)], o, None))
-            v = g.add(Vertex("tensor", t, None, node.scope))
-            g.edges.append((o, v, None))
-        else:
-            v = g.add(Vertex("tensor", t))
-        where[id(t)] = v
-    g.roots = list(dict.fromkeys(where[id(r)] for r in roots))
+    root_of: dict[int, Tensor] = {}
+    for r in roots:
+        root_of.setdefault(id(vertex(r)), r)
+    values, names = _output_values(order)
+    inputs: dict[int, int] = {}  # id(array or Kept) -> its grey box
+    slots: dict[int, tuple] = {}  # id(node) -> (its args as drawn, slot_kinds)
+    boxes: dict[tuple, int] = {}  # (id(node), i) -> the grey box of that input
+    for u in topo_order(roots, inputs=True):
+        if isinstance(u, tuple):  # an input that needs no gradient, in its place (ids follow data flow)
+            u, i = u
+            k = id(u)
+            if k not in slots:
+                args = node_args(u)
+                slots[k] = (args, slot_kinds(u, args))
+            args, kinds = slots[k]
+            if kinds[i] != "tensor":
+                continue
+            a = args[i] if args is not None else None
+            if isinstance(a, (np.ndarray, record.Kept)):
+                b = inputs.get(id(a))
+                if b is None:
+                    b = inputs[id(a)] = g.add(Vertex("input", a))
+            else:
+                b = g.add(Vertex("input", a))
+            if isinstance(a, np.ndarray) and not _fresh(u, i):
+                g.vertices[b].obj = Meta(a.shape, a.dtype)  # changed since: the values are not its
+            g.vertices[b].name = g.vertices[b].name or _saved_name(u, i)
+            boxes[(k, i)] = b
+            continue
+        if not isinstance(u, Node):
+            where[id(u)] = g.add(Vertex("leaf", u))
+            continue
+        o = g.add(Vertex("op", u, None, u.scope))
+        g.vertices[o].value = slots[id(u)][0] if id(u) in slots else node_args(u)
+        for i, e in enumerate(u.edges):
+            b = where[id(e)] if e is not None else boxes.get((id(u), i))
+            if b is not None:
+                g.edges.append((b, o, None))
+        t = root_of.get(id(u))
+        if t is None and u.retain is not None:
+            t = u.retain()
+        v = Vertex("value", u, t, u.scope)
+        v.value = t.data if t is not None else values.get(id(u))
+        v.name = names.get(id(u))
+        where[id(u)] = g.add(v)
+        g.edges.append((o, where[id(u)], None))
+    g.roots = list(dict.fromkeys(where[id(vertex(r))] for r in roots))
     return g
 
 
@@ -103,26 +256,29 @@ def build_backward(roots, order) -> Graph:
     inputs that need a gradient, leaves get an AccumulateGrad and their own box."""
     g = Graph("backward")
     where: dict[int, int] = {}
-    for t in order:
-        if not t.requires_grad:
-            continue
-        node = t._node
-        if node is None:
-            box = g.add(Vertex("tensor", t))
-            acc = g.add(Vertex("accumulate", t))
+    for u in order:
+        if isinstance(u, Node):
+            v = g.add(Vertex("grad_fn", u, None, u.scope))
+            for e in u.edges:
+                if e is not None:
+                    g.edges.append((v, where[id(e)], None))
+            where[id(u)] = v
+        elif u.requires_grad:
+            box = g.add(Vertex("leaf", u))
+            acc = g.add(Vertex("accumulate", u))
             g.edges.append((acc, box, None))
-            where[id(t)] = acc
-            continue
-        v = g.add(Vertex("grad_fn", node, t, node.scope))
-        for inp, need in zip(node.inputs, node.needs):
-            if need:
-                g.edges.append((v, where[id(inp)], None))
-        where[id(t)] = v
+            where[id(u)] = acc
     for r in roots:
-        box = g.add(Vertex("tensor", r, None, r._node.scope if r._node is not None else None))
-        if id(r) in where:
-            g.edges.append((box, where[id(r)], None))
-        g.roots.append(box)
+        u = vertex(r)
+        if isinstance(u, Node):
+            box = Vertex("value", u, r, u.scope)
+            box.value = r.data
+        else:
+            box = Vertex("leaf", r)
+        b = g.add(box)
+        if id(u) in where:
+            g.edges.append((b, where[id(u)], None))
+        g.roots.append(b)
     return g
 
 
@@ -201,7 +357,7 @@ def module_info(graph: Graph, params):
             if "." not in n:
                 owner[id(t)] = key
     for v in graph.vertices:
-        if v.kind in ("tensor", "accumulate") and v.obj._node is None and v.cluster is None:
+        if v.kind in ("leaf", "accumulate") and v.cluster is None:
             v.cluster = owner.get(id(v.obj))
     return modules, explicit, derived
 
@@ -236,8 +392,9 @@ def contract(graph: Graph, group: list, make_vertex, label_shapes: bool = False)
         if na == nb or (na, nb) in seen:
             continue
         seen.add((na, nb))
-        if label_shapes and label is None and group[a] is not None and old[a].kind == "tensor":
-            label = shape_text(old[a].obj.data.shape)
+        if label_shapes and label is None and group[a] is not None and old[a].kind in TENSORS:
+            shape = old[a].shape()
+            label = shape_text(shape) if shape is not None else None
         new.edges.append((na, nb, label))
     new.roots = list(dict.fromkeys(index[r] for r in graph.roots))
     return new
@@ -275,7 +432,7 @@ def collapse_modules(graph: Graph, collapse) -> Graph:
     for i, v in enumerate(graph.vertices):
         if v.cluster is None or i in roots:
             continue
-        if v.kind in ("tensor", "accumulate") and v.obj._node is None and not v.obj.requires_grad:
+        if v.kind == "input" or (v.kind in ("leaf", "accumulate") and not v.obj.requires_grad):
             continue  # constants stay visible as inputs
         group[i] = key_of(v.cluster)
 
@@ -307,7 +464,7 @@ def fold_runs(graph: Graph, max_nodes: int) -> Graph:
     n = len(vs)
     forward = graph.kind == "forward"
     keys = [_op_key(v) for v in vs]
-    leafish = [v.kind == "tensor" and v.obj._node is None for v in vs]
+    leafish = [v.kind in ("leaf", "input") for v in vs]
     # Only "exactly one" questions are asked, so counts and the last neighbour suffice.
     n_pred = [0] * n
     n_succ = [0] * n
@@ -330,7 +487,7 @@ def fold_runs(graph: Graph, max_nodes: int) -> Graph:
             continue
         if forward:
             t = one_inner[b]
-            if vs[t].kind != "tensor" or t in roots or n_succ[t] != 1 or n_pred[t] != 1:
+            if vs[t].kind != "value" or t in roots or n_succ[t] != 1 or n_pred[t] != 1:
                 continue
             a = one_pred[t]
         else:

@@ -1,11 +1,16 @@
-"""Gradients of intermediate tensors, for drawing.
+"""What a drawing shows that backward frees: gradients of intermediates and saved values.
 
-The engine drops an intermediate's gradient as soon as it has been passed on (that is what
-keeps backward's memory flat), so a drawing made after `loss.backward()` only knows the
-leaves' `.grad`. Inside `record_grads()`, every backward first hooks each tensor of its graph,
-and the hook keeps a small summary of the gradient (the values when there are at most four,
-else the norm and the count of NaN/inf) — not the array. Outside the context the engine pays
-one thread-local attribute check per backward call, nothing per op.
+The engine drops an intermediate's gradient as soon as it has been passed on, and frees the
+arrays its nodes saved when backward ends (that is what keeps memory flat), so a drawing made
+after `loss.backward()` only knows the leaves' `.grad`. Inside `record_grads()`, every
+backward first walks its graph: it hooks each vertex (node or leaf), and the hook keeps a
+small summary of the gradient (the values when there are at most four, else the norm and the
+count of NaN/inf); and it keeps a summary of each array a node saved, in the same way. Never
+the arrays themselves. Outside the context the engine pays one thread-local attribute check
+per backward call, nothing per op.
+
+Everything is keyed by the object itself through weak references, never by a bare `id()`:
+a training loop makes new nodes at the addresses of freed ones every step.
 """
 
 from __future__ import annotations
@@ -16,16 +21,84 @@ import weakref
 import numpy as np
 
 from ..mode import state
+from ..node import Meta, Node
 from ..tensor import Tensor
 
 SMALL = 4  # arrays up to this size are shown value by value
 
-# id(tensor) -> (weakref to the tensor, summary); entries go when their tensor does.
-_recorded: dict[int, tuple] = {}
+
+class WeakTable:
+    """obj -> value by identity; an entry goes when its object does. (Not a
+    WeakKeyDictionary: Tensors compare elementwise, so they can't be dictionary keys.)"""
+
+    __slots__ = ("_d", "__weakref__")
+
+    def __init__(self):
+        self._d: dict[int, tuple] = {}
+
+    def get(self, obj):
+        e = self._d.get(id(obj))
+        return e[1] if e is not None and e[0]() is obj else None
+
+    def set(self, obj, value) -> None:
+        k = id(obj)
+        table = weakref.ref(self)
+
+        def gone(r, k=k):
+            t = table()
+            if t is not None and t._d.get(k, (None,))[0] is r:
+                del t._d[k]
+
+        self._d[k] = (weakref.ref(obj, gone), value)
+
+    def alive(self) -> list:
+        return [o for o in (e[0]() for e in list(self._d.values())) if o is not None]
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+
+_grads = WeakTable()  # vertex (Node or leaf Tensor) -> summary of the gradient it received
+_saved = WeakTable()  # Node -> Snapshot of what it saved, taken before backward frees it
+
+
+# --------------------------------------------------------------------------- summaries
+def _num(v: float) -> str:
+    return f"{v:.4g}"
+
+
+def values_text(vals) -> str:
+    if len(vals) == 1:
+        return _num(vals[0])
+    return "[" + ", ".join(_num(v) for v in vals) + "]"
+
+
+def bad_text(n_nan: int, n_inf: int) -> str:
+    parts = []
+    if n_nan:
+        parts.append(f"{n_nan} nan")
+    if n_inf:
+        parts.append(f"{n_inf} inf")
+    return ", ".join(parts)
+
+
+def value_summary(a: np.ndarray) -> tuple[str, bool]:
+    """`(text, non_finite)` for an array's values: the values when few, else mean and std."""
+    if a.size <= SMALL:
+        vals = a.ravel().tolist()
+        if a.dtype.kind == "c":
+            return "data " + str(vals), False
+        return "data " + values_text(vals), not all(map(math.isfinite, vals))
+    if a.dtype.kind not in "fc":
+        return f"data min {_num(a.min())} max {_num(a.max())}", False
+    mean = float(a.mean(dtype=np.float64))
+    if np.isfinite(mean):
+        return f"data mean {_num(mean)} std {_num(float(a.std(dtype=np.float64)))}", False
+    return "data " + bad_text(int(np.isnan(a).sum()), int(np.isinf(a).sum())), True
 
 
 def summarise(a) -> tuple:
-    """`(values, norm, n_nan, n_inf)`: values is a tuple for arrays of at most SMALL elements."""
+    """`(values, norm, n_nan, n_inf)` of a gradient: values is a tuple for arrays of at most SMALL elements."""
     a = a.data if isinstance(a, Tensor) else a
     if type(a) is not np.ndarray:
         a = np.asarray(a)
@@ -42,21 +115,59 @@ def summarise(a) -> tuple:
     return vals, norm, n_nan, n_inf
 
 
-def recorded(t: Tensor):
-    """The summary recorded for `t`'s gradient by the last backward inside `record_grads`, or None."""
-    entry = _recorded.get(id(t))
-    if entry is None or entry[0]() is not t:
-        return None
-    return entry[1]
+class Kept(Meta):
+    """What `record_grads` keeps of a saved array: shape, dtype and `value_summary`."""
+
+    __slots__ = ("text", "bad")
+
+    def __init__(self, a: np.ndarray):
+        super().__init__(a.shape, a.dtype)
+        self.text, self.bad = value_summary(a)
 
 
-def _store(t: Tensor, summary: tuple) -> None:
-    k = id(t)
-    _recorded[k] = (weakref.ref(t, lambda _r, k=k: _recorded.pop(k, None)), summary)
+class Snapshot:
+    """A node's `args` and `out` as drawings read them, with every array replaced by `Kept`."""
+
+    __slots__ = ("args", "out")
+
+    def __init__(self, args, out):
+        self.args = args
+        self.out = out
 
 
+def _snapshot(node: Node, kept: dict) -> Snapshot:
+    """`kept` maps id(array) -> Kept within one backward, so an array saved by several nodes
+    (a data batch read twice) stays one input in the drawing."""
+
+    def keep(a):
+        k = kept.get(id(a))
+        if k is None:
+            k = kept[id(a)] = Kept(a)
+        return k
+
+    args = tuple(keep(a) if isinstance(a, np.ndarray) else (None if a is e and e is not None else a)
+                 for a, e in zip(node.args, node.edges))
+    out = keep(node.out) if isinstance(node.out, np.ndarray) else None
+    return Snapshot(args, out)
+
+
+def recorded(t):
+    """The gradient summary recorded for `t` (a Tensor or a Node) by the last backward inside
+    `record_grads`, or None. A non-leaf Tensor's gradient is its node's."""
+    if isinstance(t, Tensor) and t._node is not None:
+        t = t._node
+    return _grads.get(t)
+
+
+def snapshot(node: Node):
+    """What `record_grads` kept of the node's saved arrays (a Snapshot), or None."""
+    return _saved.get(node)
+
+
+# --------------------------------------------------------------------------- the context
 class record_grads:
-    """Keep a summary of every tensor's gradient during backward, so `draw` can show them.
+    """Keep a summary of every gradient (and of every saved value) during backward, so that
+    `draw` can show them after backward has freed them.
 
     >>> import autograd
     >>> from autograd import viz
@@ -69,8 +180,8 @@ class record_grads:
     """
 
     def __init__(self):
-        self._handles: list = []
-        self._hooked: set[int] = set()
+        self._key = object()  # our hook's key in each vertex's `_hooks` dict
+        self._hooked = WeakTable()  # the vertices carrying our hook, to unhook at exit
         self._prev = None
 
     def __enter__(self):
@@ -80,38 +191,48 @@ class record_grads:
 
     def __exit__(self, *exc):
         state.on_backward = self._prev
-        for h in self._handles:
-            h.remove()
-        self._handles.clear()
-        self._hooked.clear()
+        for v in self._hooked.alive():
+            hooks = v._hooks
+            if hooks is not None:
+                hooks.pop(self._key, None)
+                if not hooks:
+                    v._hooks = None
+        self._hooked = WeakTable()
         return False
 
     def _observe(self, roots) -> None:
-        """Called by `engine.run_backward` before it starts: hook every tensor of the graph."""
+        """Called by `engine.run_backward` before it starts: hook every vertex of the graph
+        and keep what its nodes saved."""
         if self._prev is not None:
             self._prev(roots)
-        stack = [r for r in roots if isinstance(r, Tensor)]
-        seen = {id(t) for t in stack}
+        key = self._key
+        stack = [t._node if t._node is not None else t for t in roots if isinstance(t, Tensor)]
+        seen = {id(v) for v in stack}
+        kept: dict = {}
         while stack:
-            t = stack.pop()
-            if t.requires_grad and id(t) not in self._hooked:
-                self._hooked.add(id(t))
-                self._handles.append(t.register_hook(_hook_for(t)))
-            node = t._node
-            if node is None:
+            v = stack.pop()
+            hooks = v._hooks
+            if hooks is None or key not in hooks:  # hooked once per context, however many backwards
+                if hooks is None:
+                    v._hooks = hooks = {}
+                hooks[key] = _hook_for(v)
+                self._hooked.set(v, True)
+            if not isinstance(v, Node):
                 continue
-            for inp in node.inputs:
-                if isinstance(inp, Tensor) and id(inp) not in seen:
-                    seen.add(id(inp))
-                    stack.append(inp)
+            if v.vers is not None and v.args is not None:  # backward will free these
+                _saved.set(v, _snapshot(v, kept))
+            for e in v.edges:
+                if e is not None and id(e) not in seen:
+                    seen.add(id(e))
+                    stack.append(e)
 
 
-def _hook_for(t: Tensor):
-    ref = weakref.ref(t)  # the hook lives in t._hooks: a strong reference would be a cycle
+def _hook_for(v):
+    ref = weakref.ref(v)  # the hook lives in v._hooks: a strong reference would be a cycle
 
     def keep_summary(g):
         owner = ref()
         if owner is not None:
-            _store(owner, summarise(g))
+            _grads.set(owner, summarise(g))
 
     return keep_summary
