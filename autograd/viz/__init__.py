@@ -61,6 +61,18 @@ def _Drawing():
             def save(self, path, format: str | None = None) -> Path:
                 return render(self, path, format=format, timeout=self.timeout)
 
+            def __repr__(self) -> str:
+                # a notebook's text fallback: what is drawn, what was left out, how to see it
+                s = getattr(self, "stats", None)
+                if s is None:
+                    return super().__repr__()
+                text = f"<autograd.viz drawing ({s['kind']}): {s['nodes']:,} nodes, {s['edges']:,} edges"
+                if s["folded"]:
+                    text += f"; {s['folded']:,} ops folded into {s['folds']:,} group{'s' if s['folds'] != 1 else ''}"
+                if s["cut"]:
+                    text += f"; {s['cut']:,} nodes not drawn"
+                return text + "; .source: DOT text, .save(path): a picture file>"
+
         _drawing_class = Drawing
     return _drawing_class
 
@@ -137,15 +149,20 @@ def draw(*roots: Tensor, params=None, show_values: bool = True, show_grads: bool
                      "autograd.viz.record_grads() (or call retain_grad()) to see them.")
     if notes:
         body.append(f"\tlabel={_dot.quote(chr(10).join(notes))} labelloc=t\n")
-    return Drawing(body=body, format="svg")
+    d = Drawing(body=body, format="svg")
+    d.stats = {
+        "kind": kind, "nodes": len(g.vertices), "edges": len(g.edges), "folded": g.folded, "cut": g.cut,
+        "folds": sum(1 for v in g.vertices if v.kind == "fold"),
+    }
+    return d
 
 
 def render(root, path: str | os.PathLike, format: str | None = None, timeout: float = 60.0,
            **draw_kwargs) -> Path:
     """Draw `root` (a Tensor, a list of them, or a Digraph from `draw`) into the file `path`.
 
-    The format comes from `format`, else the file's suffix, else svg. The file is written
-    atomically; the renderer is killed after `timeout` seconds.
+    The format comes from `format`, else the file's suffix, else svg. Missing folders are
+    created; the file is written atomically; the renderer is killed after `timeout` seconds.
 
     >>> import autograd, tempfile, os
     >>> y = autograd.tensor(2.0, requires_grad=True, name="y").exp()
@@ -163,4 +180,7 @@ def render(root, path: str | os.PathLike, format: str | None = None, timeout: fl
     else:
         roots = root if isinstance(root, (list, tuple)) else (root,)
         source = draw(*roots, **draw_kwargs).source
-    return atomic_write(path, pipe(source, format, timeout=timeout))
+    data = pipe(source, format, timeout=timeout)
+    if str(path) and not path.parent.is_dir():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return atomic_write(path, data)

@@ -131,9 +131,10 @@ def _fresh(node: Node, i: int) -> bool:
 
 
 def _saved_name(node: Node, i: int):
+    """The name the saved input's Tensor had, where the node's version records keep it."""
     for rec in node.vers or ():
         if rec[0] == i:
-            return rec[3]
+            return rec[3] if len(rec) > 3 else None
     return None
 
 
