@@ -15,7 +15,7 @@ import numpy as np
 from . import anomaly
 from .mode import state
 from .node import Node, check_versions, unpack
-from .tensor import Tensor, make, method
+from .tensor import Tensor, counter, make, method
 
 
 class GraphFreedError(RuntimeError):
@@ -44,7 +44,7 @@ def increment_version(*tensors: Tensor) -> None:
     """Count an in-place change made by writing through `.data` (as the optimizers do), so
     that backward refuses to use the old values (torch.autograd.graph.increment_version)."""
     for t in tensors:
-        t._vc[0] += 1
+        counter(t)[0] += 1
 
 
 def vertex(t: Tensor):
@@ -114,48 +114,29 @@ class _Pass:
                 _accumulate(t, g, self.handed, self.create)
         return g
 
-    def send(self, v, gin):
-        """Pass a node's input gradients along its edges, shaped and typed like each input."""
-        grads = self.grads
-        check = not v.op.same_shape
-        for e, gi in zip(v.edges, gin):
-            if e is None:
-                continue
-            k = id(e)
-            if gi is not None:
-                if check:
-                    if gi.shape != e.shape:
-                        gi = sum_to(gi, e.shape)
-                    if gi.dtype != e.dtype:
-                        gi = gi.astype(e.dtype)
-                g0 = grads.get(k)
-                grads[k] = gi if g0 is None else g0 + gi
-            n = self.deps[k] - 1
-            self.deps[k] = n
-            if n == 0:
-                self.ready.append(e)
-
 
 def _node_backward(node, g, create, retain):
     """One node's backward formula on its saved arrays (or on Tensors, under create)."""
-    if node.vers is not None:
+    vers = node.vers
+    if vers is not None:
         if node.args is None:
             raise GraphFreedError(
                 f"backward: trying to backward through the graph a second time (op '{node.op.name}'): "
                 "its saved values were freed after the first backward. Pass retain_graph=True to the "
                 "first backward() or autograd.grad() if you need to backward through it again."
             )
-        check_versions(node)
-    op = node.op
+        for rec in vers:
+            if rec[1][0] != rec[2]:
+                check_versions(node)  # raises, naming what changed
     if create:
         out, args = unpack(node)
     else:
         out, args = node.out, node.args
     if node.attrs is None:
-        gin = op.backward(g, out, node.needs, *args)
+        gin = node.op.backward(g, out, node.needs, *args)
     else:
-        gin = op.backward(g, out, node.needs, *args, **node.attrs)
-    if not retain and node.vers is not None:
+        gin = node.op.backward(g, out, node.needs, *args, **node.attrs)
+    if not retain and vers is not None:
         node.args = None  # free what was saved (a second backward then raises)
         node.out = None
     return gin
@@ -167,30 +148,52 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, inputs
 
     With `accumulate`, leaves' `.grad` (and retained non-leaves') is summed into. With
     `inputs` (a list of Tensors), returns their gradients in that order instead (None where
-    none arrived).
+    none arrived). Per vertex: take its finished gradient (`finish`: hooks, kept or
+    accumulated), run its node's formula (`_node_backward`), pass the results on.
     """
     if state.on_backward is not None:  # one check per backward call, nothing per op
         state.on_backward(roots)
     p = _Pass(roots, seeds, retain_graph, create_graph, inputs, accumulate)
     check_anomaly = state.anomaly  # read once: off, it costs one local test per node
+    plain = inputs is None
     prev_enabled = state.enabled  # (a `with set_grad_enabled` costs a microsecond per call)
     state.enabled = create_graph
     try:
-        ready, grads = p.ready, p.grads
+        ready, grads, deps = p.ready, p.grads, p.deps
         while ready:
             v = ready.pop()
             g = grads.pop(id(v), None)
-            if g is not None:
-                g = p.finish(v, g)
-            if type(v) is not Node:
+            if type(v) is not Node:  # a leaf
+                if g is not None:
+                    p.finish(v, g)
                 continue
             if g is None:  # nothing arrived: still release the inputs' consumer counts
                 gin = (None,) * len(v.edges)
             else:
+                if v._hooks is not None or v.retain is not None or not plain:
+                    g = p.finish(v, g)
                 gin = _node_backward(v, g, create_graph, retain_graph)
                 if check_anomaly:
                     anomaly.backward_check(v, gin)
-            p.send(v, gin)
+            # send: each input's gradient along its edge, shaped and typed like that input
+            # (inlined: these are the hottest lines of backward)
+            check = not v.op.same_shape
+            for e, gi in zip(v.edges, gin):
+                if e is None:
+                    continue
+                k = id(e)
+                if gi is not None:
+                    if check:
+                        if gi.shape != e.shape:
+                            gi = sum_to(gi, e.shape)
+                        if gi.dtype != e.dtype:
+                            gi = gi.astype(e.dtype)
+                    g0 = grads.get(k)
+                    grads[k] = gi if g0 is None else g0 + gi
+                n = deps[k] - 1
+                deps[k] = n
+                if n == 0:
+                    ready.append(e)
     finally:
         state.enabled = prev_enabled
     return p.found
@@ -229,7 +232,7 @@ def _accumulate(t, g, handed, create):
         t._grad = make(g)
     else:
         t._grad.data += g
-        t._grad._vc[0] += 1
+        counter(t._grad)[0] += 1
 
 
 @method()

@@ -31,7 +31,7 @@ from . import anomaly
 from .mode import no_grad, state, threads
 from .node import Node, VersionError, raw
 from .ops.registry import Op
-from .tensor import Tensor, make
+from .tensor import Tensor, counter, make
 
 
 class FunctionCtx:
@@ -71,18 +71,18 @@ class FunctionCtx:
             k = _index_of(t, self._outs)
             node = self._nodes[k]() if k is not None and self._nodes is not None else None
             if node is not None and state.enabled:  # create_graph: the output in the graph
-                result.append(make(t.data, node, t._vc))
+                result.append(make(t.data, node, counter(t)))
             else:
                 result.append(t)
         return tuple(result)
 
     def _check_versions(self) -> None:
         for i, (t, v) in enumerate(zip(self._saved, self._versions or ())):
-            if t is not None and t._vc[0] != v:
+            if t is not None and counter(t)[0] != v:
                 raise VersionError(
                     f"backward: one of the variables needed for gradient computation has been modified "
                     f"by an inplace operation: saved tensor {i} of {self._op_name} (shape {list(t.shape)}, "
-                    f"dtype {t.dtype}{', ' + repr(t.name) if t.name else ''}) is at version {t._vc[0]}; "
+                    f"dtype {t.dtype}{', ' + repr(t.name) if t.name else ''}) is at version {counter(t)[0]}; "
                     f"expected version {v} instead"
                 )
 
@@ -145,7 +145,7 @@ class Function:
         ctx._outs = outs
         ctx._op_name = cls.__name__
         if ctx._saved is not None:
-            ctx._versions = tuple(None if t is None else t._vc[0] for t in ctx._saved)
+            ctx._versions = tuple(None if t is None else counter(t)[0] for t in ctx._saved)
         if not record:
             return outs if many else outs[0]
         op = cls._op
@@ -160,7 +160,7 @@ class Function:
                         o.shape, o.dtype)
             if threads.anomaly and state.anomaly:
                 anomaly.forward_check(node, o.data, i)
-            recorded.append(make(o.data, node, o._vc))
+            recorded.append(make(o.data, node, counter(o)))
             nodes.append(weakref.ref(node))
         ctx._nodes = nodes
         return tuple(recorded) if many else recorded[0]
@@ -168,7 +168,7 @@ class Function:
 
 def _as_output(cls, r, i):
     if isinstance(r, Tensor):
-        return r if r._node is None else make(r.data, None, r._vc)
+        return r if r._node is None else make(r.data, None, counter(r))
     if r is None:
         raise TypeError(f"{cls.__name__}.forward returned None as output {i}; expected a Tensor or array")
     arr = np.asarray(r)

@@ -21,7 +21,7 @@ from .operations import _index
 from .ops import elementwise as E
 from .ops import shape as S
 from .random import generator
-from .tensor import Tensor, make, method
+from .tensor import Tensor, counter, make, method
 
 
 def _needs_graph(name, t, others) -> bool:
@@ -70,7 +70,7 @@ def _mutate(name, t, op, others=(), attrs=None, kernel=None):
             if isinstance(e, _InplaceError):
                 raise
             raise type(e)(f"{name}: {e} (tensor shape {t.shape}, dtype {t.dtype})") from None
-    t._vc[0] += 1
+    counter(t)[0] += 1
     return t
 
 
@@ -91,7 +91,7 @@ def _check_fits(name, t, out):
 def _record_inplace(name, t, op, others, attrs):
     needs = (t._requires_grad,) + tuple(isinstance(o, Tensor) and o._requires_grad for o in others)
     keep_old = op.plan(needs)[0]  # the op's backward reads t's old value: give it a copy
-    old = make(t.data.copy() if keep_old else t.data, t._node, None if keep_old else t._vc)
+    old = make(t.data.copy() if keep_old else t.data, t._node, None if keep_old else counter(t))
     old._requires_grad = t._requires_grad
     res = apply(op, old, *others, **attrs)
     _check_fits(name, t, res.data)
@@ -174,7 +174,7 @@ def _random_fill(name, t, draw):
     if t._node is not None and state.enabled:  # the new values don't depend on the old ones
         t._node = None
         t._requires_grad = False
-    t._vc[0] += 1
+    counter(t)[0] += 1
     return t
 
 

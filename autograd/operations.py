@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .dtypes import as_array
-from .node import apply, constant, raw
+from .node import apply, binary, constant, raw, unary
 from .ops import elementwise as E
 from .ops import linalg as L
 from .ops import reductions as R
@@ -72,62 +72,62 @@ def _shape_arg(shape) -> tuple:
 @method("add", "__add__")
 def add(x, y):
     """x + y with broadcasting."""
-    return apply(E.Add, x, y)
+    return binary(E.Add, x, y)
 
 
 @method("sub", "__sub__")
 def sub(x, y):
     """x - y with broadcasting."""
-    return apply(E.Sub, x, y)
+    return binary(E.Sub, x, y)
 
 
 @method("mul", "__mul__")
 def mul(x, y):
     """x * y with broadcasting."""
-    return apply(E.Mul, x, y)
+    return binary(E.Mul, x, y)
 
 
 @method("div", "__truediv__")
 def div(x, y):
     """x / y with broadcasting."""
-    return apply(E.Div, x, y)
+    return binary(E.Div, x, y)
 
 
 @method("pow", "__pow__")
 def power(x, y):
     """x ** y with broadcasting (`autograd.pow`, `x.pow(y)`)."""
-    return apply(E.Pow, x, y)
+    return binary(E.Pow, x, y)
 
 
 @method("__radd__")
 def _radd(x, y):
-    return apply(E.Add, y, x)
+    return binary(E.Add, y, x)
 
 
 @method("__rsub__")
 def _rsub(x, y):
-    return apply(E.Sub, y, x)
+    return binary(E.Sub, y, x)
 
 
 @method("__rmul__")
 def _rmul(x, y):
-    return apply(E.Mul, y, x)
+    return binary(E.Mul, y, x)
 
 
 @method("__rtruediv__")
 def _rdiv(x, y):
-    return apply(E.Div, y, x)
+    return binary(E.Div, y, x)
 
 
 @method("__rpow__")
 def _rpow(x, y):
-    return apply(E.Pow, y, x)
+    return binary(E.Pow, y, x)
 
 
 @method("neg", "__neg__")
 def neg(x):
     """-x."""
-    return apply(E.Neg, as_tensor(x))
+    return unary(E.Neg, as_tensor(x))
 
 
 @method("__pos__")
@@ -137,7 +137,7 @@ def _pos(x):
 
 def _unary(op, doc, name=None):
     def fn(x):
-        return apply(op, as_tensor(x))
+        return unary(op, x if isinstance(x, Tensor) else as_tensor(x))
 
     fn.__name__ = fn.__qualname__ = name or op.name
     fn.__doc__ = doc
@@ -189,13 +189,13 @@ def clip(x, min=None, max=None):  # noqa: A002 - PyTorch's clamp names
 @method("maximum")
 def maximum(x, y):
     """Elementwise maximum with broadcasting (a tie splits the gradient evenly)."""
-    return apply(E.Maximum, x, y)
+    return binary(E.Maximum, x, y)
 
 
 @method("minimum")
 def minimum(x, y):
     """Elementwise minimum with broadcasting (a tie splits the gradient evenly)."""
-    return apply(E.Minimum, x, y)
+    return binary(E.Minimum, x, y)
 
 
 def where(condition, x, y):
@@ -490,7 +490,7 @@ def matmul(a, b):
             raise ValueError(
                 f"matmul: batch shapes {sa[:-2]} and {sb[:-2]} of {sa} and {sb} do not broadcast"
             ) from None
-    return apply(L.Matmul, a, b)
+    return binary(L.Matmul, a, b)
 
 
 @method("astype")

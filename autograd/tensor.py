@@ -63,7 +63,7 @@ class Tensor:
         self._node = None
         self.name = name
         self._hooks = None
-        self._vc = [0]
+        self._vc = None  # made on first need (see counter)
         if requires_grad:
             self.requires_grad = True
 
@@ -104,7 +104,7 @@ class Tensor:
     @property
     def _version(self) -> int:
         """How many times the data was changed in place (backward checks it, as PyTorch)."""
-        return self._vc[0]
+        return 0 if self._vc is None else self._vc[0]
 
     @property
     def requires_grad(self) -> bool:
@@ -217,7 +217,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A new leaf sharing this data (and its version counter), cut from the graph."""
-        return make(self.data, None, self._vc)
+        return make(self.data, None, counter(self))
 
     def any(self) -> bool:
         return bool(self.data.any())
@@ -274,8 +274,17 @@ def make(data: np.ndarray, node=None, vc=None) -> Tensor:
     t._node = node
     t.name = None
     t._hooks = None
-    t._vc = [0] if vc is None else vc
+    t._vc = vc
     return t
+
+
+def counter(t: Tensor) -> list:
+    """t's version counter: a one-element list, shared with the tensors that share t's memory
+    (views, detach). Made on first need: most intermediates are never saved nor changed."""
+    vc = t._vc
+    if vc is None:
+        vc = t._vc = [0]
+    return vc
 
 
 def tensor(data, requires_grad: bool = False, dtype=None, name: str | None = None) -> Tensor:

@@ -56,6 +56,10 @@ class Op:
     def __init_subclass__(cls, register: bool = True, **kwargs):
         super().__init_subclass__(**kwargs)
         cls._plans = {}
+        # precomputed for node.unary and node.binary: the plan of one input needing grad, and
+        # those of two inputs by 2·(x needs grad) + (y needs grad)
+        cls.plan1 = cls.plan((True,))
+        cls.plans2 = tuple(cls.plan(n) for n in ((False, False), (False, True), (True, False), (True, True)))
         if register:
             if cls.name in REGISTRY:
                 raise ValueError(f"op {cls.name!r} is registered twice")
