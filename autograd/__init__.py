@@ -13,7 +13,7 @@ tensor(7.)
 # imports only modules above it in this list (checked by tests/test_layering.py).
 from .dtypes import get_default_dtype, set_default_dtype
 from .mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .tensor import Tensor, as_tensor, tensor
+from .tensor import Tensor, as_tensor, device, tensor
 from . import anomaly, random
 from . import node
 from .ops import REGISTRY, Op
@@ -40,7 +40,9 @@ from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detec
 from . import functional
 from . import viz  # graphviz itself loads on the first drawing
 
-from numpy import bool_ as bool, float16, float32, float64, int32, int64  # autograd.float32 like torch's
+# dtypes by PyTorch's names (autograd.float32, autograd.float, autograd.long, ...): numpy's own
+from numpy import bool_ as bool, float16, float32, float64, int32, int64
+from numpy import float16 as half, float32 as float, float64 as double, int64 as long  # noqa: A001
 
 __all__ = [
     "REGISTRY", "Op", "Tensor", "tensor", "as_tensor", "grad", "no_grad", "enable_grad",
@@ -56,5 +58,5 @@ __all__ = [
     "ones_like", "rand", "randint", "randn", "zeros", "zeros_like",
     "functional", "anomaly", "Function", "FunctionCtx", "AnomalyError", "detect_anomaly",
     "is_anomaly_enabled", "set_detect_anomaly", "viz", "float16", "float32", "float64", "int32",
-    "int64", "bool",
+    "int64", "bool", "half", "float", "double", "long", "device",
 ]

@@ -15,6 +15,20 @@ import numpy as np
 from .dtypes import as_array, get_default_dtype
 
 
+class device(str):  # noqa: N801 - PyTorch's name
+    """A device name, as `torch.device("cpu")`: graphgrad runs on "cpu"."""
+
+    def __new__(cls, name: str = "cpu"):
+        name = str(name)
+        if name.split(":")[0] not in ("cpu",):
+            raise RuntimeError(f"device: {name!r} is not available; graphgrad runs on 'cpu'")
+        return super().__new__(cls, "cpu")
+
+    @property
+    def type(self) -> str:
+        return "cpu"
+
+
 def method(*names: str):
     """Decorator: make the function also a Tensor method, under its own name or `names`."""
 
@@ -90,6 +104,10 @@ class Tensor:
     @property
     def dtype(self) -> np.dtype:
         return self.data.dtype
+
+    @property
+    def device(self) -> device:
+        return device("cpu")
 
     @property
     def is_leaf(self) -> bool:

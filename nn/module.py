@@ -230,6 +230,43 @@ class Module:
         """Set evaluation mode (no dropout, running statistics)."""
         return self.train(False)
 
+    def to(self, *args, dtype=None, device=None) -> Module:
+        """Cast floating parameters and buffers to a dtype in place (`model.to(autograd.float64)`;
+        "cpu" is the only device). Each keeps its identity, so an optimizer made before still
+        holds them; their gradients are cast too.
+
+        >>> import autograd, nn
+        >>> m = nn.Linear(2, 1); w = m.weight
+        >>> m.double().weight is w, w.dtype
+        (True, dtype('float64'))
+        """
+        for a in args:
+            if isinstance(a, str) or a is None:
+                device = a
+            else:
+                dtype = a
+        autograd.device(device or "cpu")  # raises for a device we don't have
+        if dtype is None:
+            return self
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"{type(self).__name__}.to: expects a floating dtype; got {dtype}")
+        for t in list(self.parameters()) + [b for _, b in self.named_buffers()]:
+            if t.dtype.kind == "f" and t.dtype != dtype:
+                g = t.grad
+                t.data = t.data.astype(dtype)
+                t.grad = None if g is None else g.data.astype(dtype)
+                autograd.increment_version(t)
+        return self
+
+    def float(self) -> Module:
+        """Cast floating parameters and buffers to float32 in place."""
+        return self.to(np.float32)
+
+    def double(self) -> Module:
+        """Cast floating parameters and buffers to float64 in place."""
+        return self.to(np.float64)
+
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         for p in self.parameters():
             p.requires_grad_(requires_grad)
