@@ -484,7 +484,7 @@ def test_drawing_repr_says_what_is_drawn_and_folded():
     for _ in range(100):
         x = x.tanh()
     text = repr(viz.draw(x, max_nodes=20))
-    assert "100 ops folded into 1 group;" in text
+    assert "98 ops folded into 1 group;" in text  # the first and the last tanh stay
 
 
 def test_renderer_timeout_kills_and_explains(tmp_path):
@@ -511,8 +511,8 @@ def test_100k_op_chain_draws_without_recursion(monkeypatch):
         y = y * 1.0001 if i % 2 else y.tanh()
     monkeypatch.setattr(sys, "getrecursionlimit", sys.getrecursionlimit)  # documented: no recursion
     small = viz.draw(y)  # past max_nodes: folded, and the picture says so
-    assert small.source.count("->") < 10
-    assert "100,000 ops folded" in small.source and "summarised" in small.source
+    assert small.source.count("->") < 12  # x, one repetition, the fold, the last repetition
+    assert "× 49,998: tanh → mul" in small.source and "summarised" in small.source
     full = viz.draw(y, kind="backward", max_nodes=None).source
     assert full.count("Backward") == 100_000 and "summarised" not in full
 
@@ -526,7 +526,7 @@ def test_same_op_runs_fold_with_a_count():
     for _ in range(50):
         y = y.sin()
     src = viz.draw(y, max_nodes=20).source
-    assert "tanh ×50" in src and "sin ×50" in src
+    assert "× 48: tanh\\n(48 ops folded)" in src and "× 48: sin" in src  # the ends of each run stay
     assert '"exp"' in src and '"mul\\n(·, 2)"' in src  # runs of one op are left alone
     assert "data 0.1983" in src  # the output's tensor stays visible
 
@@ -539,6 +539,108 @@ def test_unfoldable_graphs_are_cut_to_max_nodes():
     nodes = [ln for ln in src.splitlines() if re.match(r"\tn\d+ \[", ln)]
     assert len(nodes) <= 40
     assert "more nodes not drawn" in src and "farthest from the output not drawn" in src
+
+
+# --------------------------------------------------------------------------- readable at every size
+def _svg_size(drawing) -> tuple[float, float]:
+    svg = viz.pipe(drawing.source, "svg").decode()
+    w, h = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg).groups()
+    return float(w), float(h)
+
+
+def _stretch(w: float, h: float) -> float:
+    return max(w / h, h / w)
+
+
+def mul_add_tanh_chain(steps: int = 66):
+    """Issue 16's chain: 66 × (mul, add, tanh) and a sum, about 200 ops and 400 nodes."""
+    h = autograd.tensor(np.linspace(-1.0, 1.0, 4), requires_grad=True, name="x")
+    for _ in range(steps):
+        h = (h * 0.9 + 0.1).tanh()
+    return h.sum()
+
+
+def deep_mlp(layers: int = 20):
+    autograd.manual_seed(0)
+    mods = []
+    for _ in range(layers):
+        mods += [nn.Linear(8, 8), nn.ReLU()]
+    model = nn.Sequential(*mods, nn.Linear(8, 1))
+    loss = (model(autograd.tensor(np.ones((4, 8), np.float32), name="x")) ** 2).mean()
+    return model, loss
+
+
+def test_a_200_op_chain_folds_its_repeats_and_fits_a_page():
+    loss = mul_add_tanh_chain()
+    with viz.record_grads():
+        loss.backward()
+    d = viz.draw(loss)
+    src = d.source
+    assert "× 64: mul → add → tanh\\n(192 ops folded)" in src  # the first and last repetitions stay
+    labels = _labels(src)
+    assert [lb.split("\\n")[0] for lb in labels].count("tanh") == 2 and '"sum"' in src
+    w, h = _svg_size(d)
+    assert _stretch(w, h) <= 3.0 and max(w, h) <= 2000, (w, h)  # was 73,194 × 138 pt
+
+
+def test_a_20_layer_mlp_folds_its_repeated_layers_and_fits_a_page():
+    model, loss = deep_mlp()
+    loss.backward()
+    d = viz.draw(loss, params=model)
+    src = d.source
+    assert "× 18: Linear(8→8) → ReLU\\n(36 ops, 36 parameters folded)" in src
+    for title in ("0: Linear(8→8)", "1: ReLU", "38: Linear(8→8)", "39: ReLU", "40: Linear(8→1)"):
+        assert f'label="{title}"' in src  # the ends stay, each in its module's cluster
+    assert "2.weight" not in src and "37.bias" not in src  # folded parameters go with their fold
+    w, h = _svg_size(d)
+    assert _stretch(w, h) <= 3.0 and max(w, h) <= 2000, (w, h)
+
+
+def test_layout_direction_follows_the_graphs_shape():
+    _, _, y = small_graph()
+    assert "rankdir=LR" in viz.draw(y).source  # small: left to right, as it fits a screen
+    autograd.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    loss = ((model(autograd.tensor(np.ones((4, 3), np.float32))) - 1.0) ** 2).mean()
+    loss.backward()
+    d = viz.draw(loss, params=model)
+    assert "rankdir=TB" in d.source  # left to right it was 2,074 × 468 pt
+    w, h = _svg_size(d)
+    assert _stretch(w, h) <= 3.0 and w <= 1400 and h <= 1400, (w, h)
+    assert "rankdir=LR" in viz.draw(loss, params=model, rankdir="LR").source  # the user's choice stays
+    with pytest.raises(ValueError, match="rankdir must be None"):
+        viz.draw(loss, rankdir="up")
+
+
+def test_a_long_chain_without_repeats_wraps_into_rows_like_text():
+    y = autograd.tensor(np.ones(3), requires_grad=True, name="x")
+    ops = ["tanh", "sin", "cos", "exp", "sigmoid", "relu"]
+    rng = np.random.default_rng(1)
+    for k in rng.integers(0, len(ops), size=45):
+        y = getattr(y, ops[k])()
+    d = viz.draw(y, max_nodes=None)
+    src = d.source
+    rows = re.findall(r"\t\{rank=same; ([^}]*)\}", src)
+    assert len(rows) >= 3 and "rankdir=TB" in src and "newrank=true" in src
+    ops_drawn = sum(1 for lb in _labels(src) if lb.split("\\n")[0] in ops)
+    assert ops_drawn == 45  # nothing hidden: wrapping only moves boxes
+    firsts = [r.split(";")[0] for r in rows]
+    for a, b in zip(firsts, firsts[1:]):  # each row starts under the previous one
+        assert f"\t{a} -> {b} [style=invis weight=100 minlen=2]" in src
+    w, h = _svg_size(d)
+    assert _stretch(w, h) <= 3.0, (w, h)
+    assert "rank=same" not in viz.draw(y, max_nodes=None, rankdir="TB").source
+
+
+def test_folding_starts_at_max_nodes_100_by_default():
+    model, loss = deep_mlp(15)  # 97 vertices: drawn whole
+    loss.backward()
+    assert "folded" not in viz.draw(loss).source
+    model, loss = deep_mlp(16)  # 103
+    loss.backward()
+    assert "× 14: Linear(8→8) → ReLU" in viz.draw(loss).source
+    assert "folded" not in viz.draw(loss, max_nodes=200).source
+    assert "folded" not in viz.draw(loss, max_nodes=None).source
 
 
 # --------------------------------------------------------------------------- errors

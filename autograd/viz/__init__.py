@@ -79,7 +79,7 @@ def _Drawing():
 
 @method("draw")
 def draw(*roots: Tensor, params=None, show_values: bool = True, show_grads: bool = True,
-         kind: str = "forward", rankdir: str = "LR", collapse=None, max_nodes: int | None = 2000,
+         kind: str = "forward", rankdir: str | None = None, collapse=None, max_nodes: int | None = 100,
          legend: bool = True):
     """The graph that computed `roots`, as a `graphviz.Digraph`.
 
@@ -87,9 +87,16 @@ def draw(*roots: Tensor, params=None, show_values: bool = True, show_grads: bool
     kind="backward": the gradient flow (`MulBackward`, `AccumulateGrad` for leaves).
     params: a dict name -> Tensor or an nn.Module (its `named_parameters()`) to name leaves.
     collapse: "modules" draws each innermost nn module as one box, an int d the modules d
-    levels down. Past `max_nodes` vertices, runs of ops are folded and, if still too many, the
-    part farthest from the outputs is cut; the picture says so (`max_nodes=None`: draw all).
-    Gradients of intermediates show when kept (`retain_grad()`) or recorded (`record_grads()`).
+    levels down. Gradients of intermediates show when kept (`retain_grad()`) or recorded
+    (`record_grads()`).
+
+    Readable at every size: past `max_nodes` vertices (100, about what reads well on one
+    screen), repeated structure folds first, keeping its first and last repetition
+    (`× 64: mul → add → tanh`, `× 18: Linear(8→8) → ReLU`), then any long chain of ops,
+    and if still too many, the part farthest from the outputs is cut; the picture says so
+    (`max_nodes=None`: draw everything). `rankdir=None` picks the layout from the graph's
+    shape: left to right when that fits a screen, else top-down, else rows read like text,
+    so the page is at most about 3:1; pass "LR", "TB", "RL" or "BT" to force one.
 
     >>> import autograd
     >>> x = autograd.tensor([1.0, 2.0], requires_grad=True, name="x")
@@ -110,8 +117,9 @@ def draw(*roots: Tensor, params=None, show_values: bool = True, show_grads: bool
             raise TypeError(f"draw: expected Tensors to draw; got {type(r).__name__}")
     if kind not in ("forward", "backward"):
         raise ValueError(f"draw: kind must be 'forward' or 'backward'; got {kind!r}")
-    if rankdir not in ("LR", "RL", "TB", "BT"):
-        raise ValueError(f"draw: rankdir must be one of LR, RL, TB, BT; got {rankdir!r}")
+    if rankdir not in (None, "LR", "RL", "TB", "BT"):
+        raise ValueError(f"draw: rankdir must be None (chosen from the graph's shape) or one of LR, RL, TB, "
+                         f"BT; got {rankdir!r}")
     if max_nodes is not None and max_nodes < 2:
         raise ValueError(f"draw: max_nodes must be at least 2 or None; got {max_nodes}")
     if kind == "backward" and not any(r.requires_grad for r in flat):

@@ -7,6 +7,8 @@ its body, so the result is still an ordinary Digraph.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..node import Node
@@ -157,6 +159,7 @@ class Labeller:
         self.used: dict[str, None] = {}
         self.missing_grads = False  # an intermediate whose gradient was not kept
         self.unknown_inputs = False  # an op input that backward freed (drawn as ?)
+        self.layout = None  # (rankdir, rows) as emit chose them
 
     def _style(self, category: str, bad: bool) -> str:
         self.used[category] = None
@@ -272,10 +275,15 @@ class Labeller:
 
     def fold(self, v: Vertex) -> str:
         nodes = v.obj
+        fwd = not any(m.kind == "grad_fn" for m in v.members)
+        params = sum(1 for m in v.members if m.kind == "leaf")
+        tail = f"({len(nodes):,} ops" + (f", {params:,} parameters" if params else "") + " folded)"
+        if v.value is not None:  # a repeated sequence: what one repetition does
+            count, period = v.value
+            return f"× {count:,}: {_cut(' → '.join(self._steps(period, fwd)))}\n{tail}"
         names: dict[str, int] = {}
         for node in nodes:
             names[node.op.name] = names.get(node.op.name, 0) + 1
-        fwd = v.members[0].kind != "grad_fn"
         if len(names) == 1:
             title = op_title(nodes[0]) if fwd else backward_name(nodes[0])
             return f"{title} ×{len(nodes):,}\n(run folded)"
@@ -284,27 +292,155 @@ class Labeller:
             parts += ", …"
         return f"{len(nodes):,} ops folded\n{_cut(parts)}"
 
+    @staticmethod
+    def _steps(period: list, fwd: bool) -> list[str]:
+        """One repetition as its modules (`Linear(8→8) → ReLU`) when every op ran inside one,
+        else as its ops (`mul → add → tanh`)."""
+        if all(u.obj.scope is not None for u in period):
+            steps, last = [], None
+            for u in period:
+                if u.obj.scope is not last:
+                    last = u.obj.scope
+                    steps.append(module_summary(last))
+            return steps
+        return [u.obj.op.name if fwd else backward_name(u.obj) for u in period]
 
-def emit(graph: Graph, lab: Labeller, rankdir: str, legend: bool, note: str | None) -> list[str]:
-    """The DOT body lines: graph attributes, clusters (nested by module path), nodes, edges."""
-    body = [
-        f"\tgraph [rankdir={rankdir} fontname=\"Helvetica\" fontsize=12 labeljust=l]\n",
-        "\tnode [fontname=\"Helvetica\" fontsize=10 shape=box style=\"rounded,filled\" margin=\"0.08,0.04\"]\n",
-        "\tedge [fontname=\"Helvetica\" fontsize=9 arrowsize=0.6]\n",
-    ]
+
+# --------------------------------------------------------------------------- layout
+# Sizes in points, as dot measures them; the estimates only choose between layouts.
+SCREEN = (1400.0, 900.0)  # a drawing that fits this (a laptop screen at 100 %) is left as it is
+ASPECT = 3.0  # the most a bigger drawing may stretch, either way
+SHAPE = 1.6  # the page shape wrapped drawings aim for (landscape)
+RANKSEP, NODESEP, ROW_NODESEP = 36.0, 18.0, 30.0
+
+
+def vertex_size(text: str, ellipse: bool) -> tuple[float, float]:
+    """Estimated (width, height) of a vertex with this label: 6 pt per character (Courier
+    10 pt; Helvetica is narrower), 12 pt per line, dot's margins and minimum sizes."""
+    lines = text.split("\n")
+    w = max(len(s) for s in lines) * 6.0 + 12.0
+    h = len(lines) * 12.0 + 6.0
+    if ellipse:
+        w, h = w * 1.41, h * 1.41
+    return max(w, 54.0), max(h, 36.0)
+
+
+def topo_ranks(n: int, edges) -> tuple[list[int], list[int]]:
+    """A topological order (Kahn's, by index) and each vertex's rank as dot assigns it, about:
+    the longest path from a source, sources pulled next to their first consumer."""
+    succ: list[list] = [[] for _ in range(n)]
+    indeg = [0] * n
+    for a, b, _ in edges:
+        succ[a].append(b)
+        indeg[b] += 1
+    order = [i for i in range(n) if indeg[i] == 0]
+    sources = list(order)
+    rank = [0] * n
+    k = 0
+    while k < len(order):
+        a = order[k]
+        k += 1
+        for b in succ[a]:
+            rank[b] = max(rank[b], rank[a] + 1)
+            indeg[b] -= 1
+            if indeg[b] == 0:
+                order.append(b)
+    for a in sources:
+        if succ[a]:
+            rank[a] = min(rank[b] for b in succ[a]) - 1
+    return order, rank
+
+
+def extent(sizes: list, rank: list, flow_horizontal: bool) -> tuple[float, float]:
+    """Estimated (width, height) of dot's layout with ranks along x (LR) or y (TB)."""
+    along: dict[int, float] = {}
+    across: dict[int, float] = {}
+    count: dict[int, int] = {}
+    for (w, h), r in zip(sizes, rank):
+        a, c = (w, h) if flow_horizontal else (h, w)
+        along[r] = max(along.get(r, 0.0), a)
+        across[r] = across.get(r, 0.0) + c
+        count[r] = count.get(r, 0) + 1
+    length = sum(along.values()) + RANKSEP * (len(along) - 1)
+    breadth = max((across[r] + NODESEP * (count[r] - 1) for r in across), default=0.0)
+    return (length, breadth) if flow_horizontal else (breadth, length)
+
+
+def _fits(w: float, h: float) -> bool:
+    return w <= SCREEN[0] and h <= SCREEN[1]
+
+
+def _stretch(w: float, h: float) -> float:
+    return max(w / h, h / w) if w and h else 1.0
+
+
+def plan_layout(graph: Graph, sizes: list, where: list, rankdir: str | None):
+    """`(rankdir, rows)`: the direction to draw in, and the rows to wrap into (None: don't).
+
+    A drawing that fits a screen keeps the usual left-to-right flow (top-down if only that
+    fits). A bigger one takes the direction whose shape is nearest a screen's; if both are
+    longer than ASPECT:1, the ops are wrapped into rows read left to right, top to bottom,
+    like text (their inputs just above them), as many rows as make the page about SHAPE:1.
+    Rows break only between modules, so no module's cluster is split. A `rankdir` given by
+    the user is kept as it is.
+    """
+    if rankdir is not None:
+        return rankdir, None
+    n = len(graph.vertices)
+    order, rank = topo_ranks(n, graph.edges)
+    lr = extent(sizes, rank, True)
+    if _fits(*lr):
+        return "LR", None
+    tb = extent(sizes, rank, False)
+    if _fits(*tb):
+        return "TB", None
+    best, (w, h) = min((("LR", lr), ("TB", tb)), key=lambda d: abs(math.log(d[1][0] / d[1][1] / SHAPE)))
+    if _stretch(w, h) <= ASPECT:
+        return best, None
+    side = ("leaf", "input", "accumulate")  # drawn beside the rows, next to their op
+    spine = [i for i in order if graph.vertices[i].kind not in side]
+    if len(spine) < 4:
+        return best, None
+    units: list[list[int]] = []  # runs of the spine in one cluster: never split across rows
+    for i in spine:
+        if units and where[units[-1][-1]] == where[i] and where[i] is not None:
+            units[-1].append(i)
+        else:
+            units.append([i])
+    width = [sum(sizes[i][0] + ROW_NODESEP for i in u) for u in units]
+    total = sum(width)
+    row_h = max(sizes[i][1] for i in spine) + RANKSEP
+    beside = [sizes[i][1] for i in range(n) if graph.vertices[i].kind in side]
+    if beside:
+        row_h += max(beside) + RANKSEP
+    m = max(2, round(math.sqrt(total / (SHAPE * row_h))))
+    rows: list[list[int]] = [[] for _ in range(m)]
+    done = 0.0
+    for u, uw in zip(units, width):  # a unit goes to the row where its middle falls
+        rows[min(m - 1, int((done + uw / 2) * m / total))].extend(u)
+        done += uw
+    rows = [r for r in rows if r]
+    return ("TB", rows) if len(rows) > 1 else (best, None)
+
+
+def emit(graph: Graph, lab: Labeller, rankdir: str | None, legend: bool, note: str | None) -> list[str]:
+    """The DOT body lines: graph attributes, clusters (nested by module path), nodes, edges,
+    laid out as `plan_layout` says."""
     roots = set(graph.roots)
     # Which cluster each vertex is drawn in: its module's path (a box: its parent module's).
     clusters: dict[str, list[int]] = {}
     top: list[int] = []
+    where_of: list = []
     for i, v in enumerate(graph.vertices):
         if v.kind == "box":
             where = parent_path(v.obj)
             if where == "" and "" not in lab.modules:
                 where = None  # the root module is drawn only when known
         elif v.cluster is not None and i not in roots:
-            where = v.cluster
+            where = v.cluster if v.cluster or "" in lab.modules else None
         else:
             where = None
+        where_of.append(where)
         (top if where is None else clusters.setdefault(where, [])).append(i)
     # Every ancestor of a cluster is a cluster too (the root "" only when its module is known).
     children: dict[str | None, list[str]] = {}
@@ -318,9 +454,19 @@ def emit(graph: Graph, lab: Labeller, rankdir: str, legend: bool, note: str | No
             children.setdefault(parent, []).append(path)
             path = parent
     lines_of = {}
+    sizes = []
     for i, v in enumerate(graph.vertices):
         text, style = lab.label(v, i in roots)
         lines_of[i] = f"\tn{i} [label={quote(text)} {style}]\n"
+        sizes.append(vertex_size(text, v.kind == "op"))
+    rankdir, rows = plan_layout(graph, sizes, where_of, rankdir)
+    lab.layout = (rankdir, len(rows) if rows else 0)
+    body = [
+        f"\tgraph [rankdir={rankdir} fontname=\"Helvetica\" fontsize=12 labeljust=l"
+        + (f" newrank=true nodesep={ROW_NODESEP / 72:.2f}]\n" if rows else "]\n"),
+        "\tnode [fontname=\"Helvetica\" fontsize=10 shape=box style=\"rounded,filled\" margin=\"0.08,0.04\"]\n",
+        "\tedge [fontname=\"Helvetica\" fontsize=9 arrowsize=0.6]\n",
+    ]
     body.extend(lines_of[i] for i in top)
     ids = {p: k for k, p in enumerate(known)}
     stack = [(p, 1) for p in reversed(children.get(None, []))]
@@ -336,9 +482,22 @@ def emit(graph: Graph, lab: Labeller, rankdir: str, legend: bool, note: str | No
         body.extend(pad + lines_of[i] for i in clusters.get(path, ()))
         stack.append((None, depth))
         stack.extend((c, depth + 1) for c in reversed(children.get(path, [])))
+    row_of = {}
+    for r, row in enumerate(rows or ()):
+        for i in row:
+            row_of[i] = r
     for a, b, label in graph.edges:
-        extra = f" [label={quote(label)}]" if label else ""
+        attrs = [f"label={quote(label)}"] if label else []
+        if row_of.get(a, -1) != row_of.get(b, -1) and a in row_of and b in row_of:
+            attrs.append("weight=0")  # from the end of a row to the next: no pull
+        extra = f" [{' '.join(attrs)}]" if attrs else ""
         body.append(f"\tn{a} -> n{b}{extra}\n")
+    if rows:
+        gap = 3 if graph.kind == "backward" else 2  # room for the inputs (or AccumulateGrad) between rows
+        for row in rows:
+            body.append("\t{rank=same; " + "; ".join(f"n{i}" for i in row) + "}\n")
+        for r0, r1 in zip(rows, rows[1:]):  # rows start under each other
+            body.append(f"\tn{r0[0]} -> n{r1[0]} [style=invis weight=100 minlen={gap}]\n")
     if note:
         body.append(f"\tlabel={quote(note)} labelloc=t\n")
     if legend and lab.used:

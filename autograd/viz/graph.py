@@ -19,7 +19,7 @@ from ..node import Meta, Node
 from ..tensor import Tensor
 from . import record
 
-MIN_RUN = 3  # fold runs of at least this many ops when summarising
+MIN_RUN = 3  # fold chains of at least this many ops (besides their ends) when summarising
 TENSORS = ("leaf", "value", "input")  # the kinds drawn as tensor boxes
 
 
@@ -313,6 +313,22 @@ def parent_path(key: str):
     return key.rpartition(".")[0]
 
 
+def common_cluster(keys):
+    """The innermost module cluster holding all of `keys` ("0.a", "0.b" -> "0"), or None."""
+    common, first = None, True
+    for key in keys:
+        if key is None:
+            return None
+        if first:
+            common, first = key, False
+            continue
+        while not (key == common or common == "" or key.startswith(common + ".")):
+            if DUP in key or DUP in common:
+                return None  # another model's modules: no common parent is known
+            common = parent_path(common)
+    return common
+
+
 def module_info(graph: Graph, params):
     """`(modules, explicit, derived)`: module objects by cluster key, and names of parameters
     by id (given in `params`, and derived from the modules). Sets each vertex's `cluster`.
@@ -446,55 +462,97 @@ def collapse_modules(graph: Graph, collapse) -> Graph:
 
 
 # --------------------------------------------------------------------------- summarising
-def _op_key(v: Vertex):
-    if v.kind in ("op", "grad_fn"):
-        return v.obj.op.name, repr(v.obj.attrs) if v.obj.attrs else ""
-    if v.kind == "fold":
-        return v.obj[0].op.name, "fold"
-    return None
+MIN_REPEATS = 4  # a repeated op sequence folds from this many repetitions (first and last stay drawn)
+MAX_PERIOD = 12  # the longest repeated sequence looked for (a block of a few layers)
+
+
+def _op_keys(graph: Graph, preds: list) -> list:
+    """Per vertex, what makes two ops "the same" for folding: the op, its attributes, its
+    output's shape, the class of the module that ran it and the shapes of that module's
+    parameters it reads (so Linear(8→8) and Linear(8→4) differ); None for non-ops."""
+    keys = []
+    vs = graph.vertices
+    for i, v in enumerate(vs):
+        if v.kind not in ("op", "grad_fn"):
+            keys.append(None)
+            continue
+        node = v.obj
+        params = tuple(vs[p].obj.shape for p in preds[i]
+                       if vs[p].kind == "leaf" and vs[p].cluster is not None and vs[p].cluster == v.cluster)
+        keys.append((node.op.name, repr(node.attrs) if node.attrs else "", node.shape,
+                     type(node.scope).__name__ if node.scope is not None else None, params))
+    return keys
+
+
+def repeats(s: list) -> list[tuple[int, int, int]]:
+    """`(start, period, count)` of each stretch of `s` that repeats one sequence of at most
+    MAX_PERIOD items at least MIN_REPEATS times; greedy from the left, longest stretch first
+    (shortest period on ties).
+
+    >>> repeats(list("xabcabcabcabcy"))
+    [(1, 3, 4)]
+    """
+    out = []
+    n = len(s)
+    i = 0
+    while i < n:
+        best_len, best = 0, None
+        for p in range(1, MAX_PERIOD + 1):
+            if i + p * MIN_REPEATS > n:
+                break
+            j = i + p
+            while j < n and s[j] == s[j - p]:
+                j += 1
+            k = (j - i) // p
+            if k >= MIN_REPEATS and k * p > best_len:
+                best_len, best = k * p, (i, p, k)
+        if best is None:
+            i += 1
+        else:
+            out.append(best)
+            i += best_len
+    return out
 
 
 def fold_runs(graph: Graph, max_nodes: int) -> Graph:
-    """Fold chains of ops (each feeding only the next) into one vertex per run.
+    """Fold chains of ops (each feeding only the next) so that fewer vertices remain.
 
-    Runs of the same op (and attributes) fold first (`tanh ×1000`); when that still leaves
-    more than `max_nodes` vertices, whole chains of any ops fold
-    (`300 ops folded: mul ×100, add ×100, tanh ×100`).
+    Repeated structure folds first: a sequence of ops repeated at least MIN_REPEATS times
+    (a loop body, a stack of identical layers) keeps its first and last repetition and
+    folds the rest into one vertex (`× 64: mul → add → tanh`). When that still leaves more
+    than `max_nodes` vertices, every chain of at least MIN_RUN ops folds but for its ends
+    (`300 ops folded: mul ×100, add ×100, tanh ×100`). Parameters and constants read only
+    inside a fold go with it.
     """
     vs = graph.vertices
     n = len(vs)
     forward = graph.kind == "forward"
-    keys = [_op_key(v) for v in vs]
     leafish = [v.kind in ("leaf", "input") for v in vs]
-    # Only "exactly one" questions are asked, so counts and the last neighbour suffice.
-    n_pred = [0] * n
-    n_succ = [0] * n
-    one_pred = [-1] * n
-    n_inner = [0] * n  # predecessors that are not leaf tensors
-    one_inner = [-1] * n
+    preds: list[list] = [[] for _ in range(n)]
+    succs: list[list] = [[] for _ in range(n)]
     for a, b, _ in graph.edges:
-        n_pred[b] += 1
-        one_pred[b] = a
-        n_succ[a] += 1
-        if not leafish[a]:
-            n_inner[b] += 1
-            one_inner[b] = a
+        preds[b].append(a)
+        succs[a].append(b)
+    keys = _op_keys(graph, preds)
     roots = set(graph.roots)
     link_next = [-1] * n  # op index -> next op index in its chain
     link_via = [-1] * n  # op index -> the tensor between it and the next op
     has_prev = [False] * n
     for b in range(n):
-        if keys[b] is None or n_inner[b] != 1:
+        if keys[b] is None:
+            continue
+        inner = [p for p in preds[b] if not leafish[p]]
+        if len(inner) != 1:
             continue
         if forward:
-            t = one_inner[b]
-            if vs[t].kind != "value" or t in roots or n_succ[t] != 1 or n_pred[t] != 1:
+            t = inner[0]
+            if vs[t].kind != "value" or t in roots or len(succs[t]) != 1 or len(preds[t]) != 1:
                 continue
-            a = one_pred[t]
+            a = preds[t][0]
         else:
-            if n_pred[b] != 1:
+            if len(preds[b]) != 1:
                 continue
-            t, a = -1, one_inner[b]
+            t, a = -1, inner[0]
         if keys[a] is None or link_next[a] != -1 or a in roots:
             continue
         link_next[a], link_via[a], has_prev[b] = b, t, True
@@ -507,44 +565,44 @@ def fold_runs(graph: Graph, max_nodes: int) -> Graph:
                 chain.append(link_next[chain[-1]])
             chains.append(chain)
 
-    def grouping(split: bool):
+    def grouping(periodic: bool):
         group: list = [None] * n
-        runs = merged = 0
+        info: list = []  # per fold: (count, one repetition's op vertices) or None
         for chain in chains:
-            start = 0
-            for end in range(1, len(chain) + 1):
-                if end < len(chain) and not (split and keys[chain[end]] != keys[chain[start]]):
-                    continue
-                run = chain[start:end]
-                start = end
-                if len(run) < MIN_RUN:
-                    continue
+            if periodic:
+                runs = [(chain[s + p: s + p * (k - 1)], (k - 2, [vs[i] for i in chain[s: s + p]]))
+                        for s, p, k in repeats([keys[i] for i in chain])]
+            else:
+                runs = [(chain[1:-1], None)] if len(chain) >= MIN_RUN + 2 else []
+            for run, what in runs:
+                g = len(info)
+                info.append(what)
                 for k, i in enumerate(run):
-                    group[i] = runs
-                    merged += 1
+                    group[i] = g
                     if k + 1 < len(run) and link_via[i] != -1:
-                        group[link_via[i]] = runs
-                        merged += 1
-                runs += 1
-        return group, runs, merged
+                        group[link_via[i]] = g
+        for i in range(n):  # parameters and constants read only inside one fold join it
+            if leafish[i] and i not in roots and succs[i]:
+                g = group[succs[i][0]]
+                if g is not None and all(group[j] == g for j in succs[i]):
+                    group[i] = g
+        merged = sum(1 for x in group if x is not None)
+        return group, info, n - merged + len(info)
 
-    group, runs, merged = grouping(split=True)
-    if n - merged + runs > max_nodes:
-        group, runs, merged = grouping(split=False)
-    if not runs:
+    group, info, size = grouping(periodic=True)
+    if size > max_nodes:
+        group2, info2, size2 = grouping(periodic=False)
+        if size2 < size:
+            group, info = group2, info2
+    if not info:
         return graph
 
     def make(key, members):
-        nodes = []
-        for m in members:
-            if m.kind in ("op", "grad_fn"):
-                nodes.append(m.obj)
-            elif m.kind == "fold":
-                nodes.extend(m.obj)
+        nodes = [m.obj for m in members if m.kind in ("op", "grad_fn")]
         v = Vertex("fold", nodes)
-        clusters = {m.cluster for m in members}
-        v.cluster = members[0].cluster if len(clusters) == 1 else None
+        v.cluster = common_cluster(m.cluster for m in members)
         v.members = members
+        v.value = info[key]
         return v
 
     new = contract(graph, group, make)
