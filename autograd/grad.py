@@ -39,26 +39,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
         gos = _as_list(grad_outputs, "grad_outputs", allow_none=True)
         if len(gos) != len(outs):
             raise ValueError(f"grad: {len(gos)} grad_outputs for {len(outs)} outputs")
-    seeds = []
-    for i, (o, go) in enumerate(zip(outs, gos)):
-        if not o.requires_grad:
-            raise RuntimeError(f"grad: output {i} (shape {o.shape}) does not require grad")
-        if go is None:
-            if o.size != 1:
-                raise RuntimeError(
-                    f"grad: output {i} has shape {o.shape}; grad_outputs is needed for outputs "
-                    "with more than one element"
-                )
-            go = np.ones(o.shape, dtype=o.dtype)
-        elif isinstance(go, Tensor):
-            go = go if create_graph else np.asarray(go.data, dtype=o.dtype)
-        else:
-            go = np.asarray(go, dtype=o.dtype)
-        if go.shape != o.shape:
-            raise ValueError(f"grad: grad_outputs[{i}] has shape {go.shape}; output {i} has {o.shape}")
-        if create_graph and not isinstance(go, Tensor):
-            go = make(go)
-        seeds.append(go)
+    seeds = [_seed(i, o, go, create_graph) for i, (o, go) in enumerate(zip(outs, gos))]
     found = engine.run_backward(outs, seeds, retain_graph=retain_graph,
                                 create_graph=create_graph, inputs=ins)
     result = []
@@ -77,6 +58,26 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
                 g = g.copy()
             result.append(make(np.asarray(g)))
     return tuple(result)
+
+
+def _seed(i, o, go, create_graph):
+    """The initial gradient of output i: grad_outputs[i], or ones for a one-element output."""
+    if not o.requires_grad:
+        raise RuntimeError(f"grad: output {i} (shape {o.shape}) does not require grad")
+    if go is None:
+        if o.size != 1:
+            raise RuntimeError(
+                f"grad: output {i} has shape {o.shape}; grad_outputs is needed for outputs "
+                "with more than one element"
+            )
+        go = np.ones(o.shape, dtype=o.dtype)
+    elif isinstance(go, Tensor):
+        go = go if create_graph else np.asarray(go.data, dtype=o.dtype)
+    else:
+        go = np.asarray(go, dtype=o.dtype)
+    if go.shape != o.shape:
+        raise ValueError(f"grad: grad_outputs[{i}] has shape {go.shape}; output {i} has {o.shape}")
+    return make(go) if create_graph and not isinstance(go, Tensor) else go
 
 
 def _as_list(x, what, allow_none=False) -> list:

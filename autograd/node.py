@@ -161,18 +161,12 @@ _ONE = (True,)
 
 def binary(op, a, b):
     """`apply(op, a, b)` for an op without attributes, unrolled (see apply)."""
-    if isinstance(a, Tensor):
-        ad = a.data
-        ra = a._requires_grad
-    else:
-        ad = a = a if type(a) is float or type(a) is int else constant(a)
-        ra = False
-    if isinstance(b, Tensor):
-        bd = b.data
-        rb = b._requires_grad
-    else:
-        bd = b = b if type(b) is float or type(b) is int else constant(b)
-        rb = False
+    ta = isinstance(a, Tensor)  # (a Tensor operand, or a constant as `constant` makes it)
+    ad = a.data if ta else (a if type(a) is float or type(a) is int else constant(a))
+    tb = isinstance(b, Tensor)
+    bd = b.data if tb else (b if type(b) is float or type(b) is int else constant(b))
+    ra = ta and a._requires_grad
+    rb = tb and b._requires_grad
     if type(ad) is np.ndarray and type(bd) is np.ndarray and ad.dtype is not bd.dtype:
         ad, bd = promote(ad, bd)
     try:
@@ -188,20 +182,20 @@ def binary(op, a, b):
     s0, s1 = op.plans2[k]
     ea = (a._node or a) if ra else None
     eb = (b._node or b) if rb else None
-    vers = None  # (`ad is not a`: operand a is a Tensor, not a constant)
+    vers = None
     if s0:
-        if ad is not a:
+        if ta:
             c = a._vc or counter(a)
             vers = ((0, c, c[0]),)
     else:
-        ad = ea if ra else (Meta(ad.shape, ad.dtype) if ad is not a else ad)
+        ad = ea if ra else (Meta(ad.shape, ad.dtype) if ta else ad)
     if s1:
-        if bd is not b:
+        if tb:
             c = b._vc or counter(b)
             rec = (1, c, c[0])
             vers = (rec,) if vers is None else vers + (rec,)
     else:
-        bd = eb if rb else (Meta(bd.shape, bd.dtype) if bd is not b else bd)
+        bd = eb if rb else (Meta(bd.shape, bd.dtype) if tb else bd)
     node = Node(op, (ea, eb), (ad, bd), None, needs, None, vers, out.shape, out.dtype)
     if threads.anomaly and state.anomaly:
         anomaly.forward_check(node, out)

@@ -69,59 +69,27 @@ def _shape_arg(shape) -> tuple:
 
 
 # --------------------------------------------------------------------------- elementwise
-@method("add", "__add__")
-def add(x, y):
-    """x + y with broadcasting."""
-    return binary(E.Add, x, y)
+def _binary_function(op, name, doc, python_name):
+    """The public function and operators of a binary op: `add(x, y)`, `x.add(y)`, `x + y`, `1 + x`."""
+
+    def fn(x, y):
+        return binary(op, x, y)
+
+    def reflected(x, y):
+        return binary(op, y, x)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    reflected.__name__ = reflected.__qualname__ = f"__r{python_name}__"
+    method(f"__r{python_name}__")(reflected)
+    return method(op.name, f"__{python_name}__")(fn)
 
 
-@method("sub", "__sub__")
-def sub(x, y):
-    """x - y with broadcasting."""
-    return binary(E.Sub, x, y)
-
-
-@method("mul", "__mul__")
-def mul(x, y):
-    """x * y with broadcasting."""
-    return binary(E.Mul, x, y)
-
-
-@method("div", "__truediv__")
-def div(x, y):
-    """x / y with broadcasting."""
-    return binary(E.Div, x, y)
-
-
-@method("pow", "__pow__")
-def power(x, y):
-    """x ** y with broadcasting (`autograd.pow`, `x.pow(y)`)."""
-    return binary(E.Pow, x, y)
-
-
-@method("__radd__")
-def _radd(x, y):
-    return binary(E.Add, y, x)
-
-
-@method("__rsub__")
-def _rsub(x, y):
-    return binary(E.Sub, y, x)
-
-
-@method("__rmul__")
-def _rmul(x, y):
-    return binary(E.Mul, y, x)
-
-
-@method("__rtruediv__")
-def _rdiv(x, y):
-    return binary(E.Div, y, x)
-
-
-@method("__rpow__")
-def _rpow(x, y):
-    return binary(E.Pow, y, x)
+add = _binary_function(E.Add, "add", "x + y with broadcasting.", "add")
+sub = _binary_function(E.Sub, "sub", "x - y with broadcasting.", "sub")
+mul = _binary_function(E.Mul, "mul", "x * y with broadcasting.", "mul")
+div = _binary_function(E.Div, "div", "x / y with broadcasting.", "truediv")
+power = _binary_function(E.Pow, "pow", "x ** y with broadcasting (`autograd.pow`, `x.pow(y)`).", "pow")
 
 
 @method("neg", "__neg__")
@@ -235,25 +203,22 @@ def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
 
 @method("max")
 def reduce_max(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
-    """Max over `axis`; tied maxima share the gradient evenly."""
-    x = as_tensor(x)
-    axis, keepdims = _axes("max", x, axis, keepdims, dim, keepdim)
-    _nonempty("max", x, axis)
-    return apply(R.Max, x, axis=axis, keepdims=keepdims)
+    """Max over `axis` (`autograd.max`); tied maxima share the gradient evenly."""
+    return _extreme(R.Max, x, axis, keepdims, dim, keepdim)
 
 
 @method("min")
 def reduce_min(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
-    """Min over `axis`; tied minima share the gradient evenly."""
+    """Min over `axis` (`autograd.min`); tied minima share the gradient evenly."""
+    return _extreme(R.Min, x, axis, keepdims, dim, keepdim)
+
+
+def _extreme(op, x, axis, keepdims, dim, keepdim):
     x = as_tensor(x)
-    axis, keepdims = _axes("min", x, axis, keepdims, dim, keepdim)
-    _nonempty("min", x, axis)
-    return apply(R.Min, x, axis=axis, keepdims=keepdims)
-
-
-def _nonempty(op, x, axis):
+    axis, keepdims = _axes(op.name, x, axis, keepdims, dim, keepdim)
     if x.size == 0:
-        raise ValueError(f"{op}: cannot reduce an empty tensor of shape {x.shape}")
+        raise ValueError(f"{op.name}: cannot reduce an empty tensor of shape {x.shape}")
+    return apply(op, x, axis=axis, keepdims=keepdims)
 
 
 @method("var")

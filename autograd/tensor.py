@@ -70,14 +70,10 @@ class Tensor:
     __slots__ = ("data", "_grad", "_requires_grad", "_node", "name", "_hooks", "_vc", "__weakref__")
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
-        arr = as_array(data, dtype, copy=True)
-        self.data = arr
-        self._grad = None
-        self._requires_grad = False
-        self._node = None
+        self.data = as_array(data, dtype, copy=True)
         self.name = name
-        self._hooks = None
-        self._vc = None  # made on first need (see counter)
+        self._requires_grad = False
+        self._grad = self._node = self._hooks = self._vc = None  # (_vc: made on first need, see counter)
         if requires_grad:
             self.requires_grad = True
 

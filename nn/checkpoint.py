@@ -22,8 +22,8 @@ import zlib
 
 import numpy as np
 
-from autograd.files import atomic_open
 from autograd import Tensor
+from autograd.files import atomic_open
 
 FORMAT = "graphgrad-checkpoint"
 VERSION = 1
