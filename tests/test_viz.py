@@ -19,13 +19,13 @@ from autograd import viz
 
 HEADER = (
     "digraph {\n"
-    '\tgraph [rankdir=LR fontname="Helvetica" fontsize=12 labeljust=l]\n'
+    '\tgraph [rankdir=LR fontname="Helvetica" fontsize=12 labeljust=l pad=0.3]\n'
     '\tnode [fontname="Helvetica" fontsize=10 shape=box style="rounded,filled" margin="0.08,0.04"]\n'
     '\tedge [fontname="Helvetica" fontsize=9 arrowsize=0.6]\n'
 )
-NOT_KEPT = (
-    '\tlabel="Gradients of intermediate tensors are not kept: run backward inside '
-    'autograd.viz.record_grads() (or call retain_grad()) to see them." labelloc=t\n'
+NOT_KEPT = (  # notes are wrapped into left-aligned lines (\\l)
+    '\tlabel="Gradients of intermediate tensors are not kept: run backward inside\\l'
+    'autograd.viz.record_grads() (or call retain_grad()) to see them.\\l" labelloc=t\n'
 )
 
 
@@ -67,17 +67,18 @@ def test_golden_backward_kind():
     y.backward()
     assert viz.draw(y, kind="backward").source == HEADER + (
         '\tn0 [label="x\\nfloat32[2]\\ndata [1, -2]\\ngrad [3, 3]" fontname="Courier" fillcolor="#c6dbf7"]\n'
-        '\tn1 [label="AccumulateGrad" fillcolor="#fde0c5"]\n'
+        '\tn1 [label="AccumulateGrad" fontname="Courier" fillcolor="#fde0c5"]\n'
         '\tn2 [label="w\\nfloat32\\ndata 3\\ngrad -1" fontname="Courier" fillcolor="#c6dbf7"]\n'
-        '\tn3 [label="AccumulateGrad" fillcolor="#fde0c5"]\n'
-        '\tn4 [label="MulBackward" fillcolor="#fde0c5"]\n'
-        '\tn5 [label="SubBackward" fillcolor="#fde0c5"]\n'
-        '\tn6 [label="SumBackward" fillcolor="#fde0c5"]\n'
+        '\tn3 [label="AccumulateGrad" fontname="Courier" fillcolor="#fde0c5"]\n'
+        '\tn4 [label="MulBackward" fontname="Courier" fillcolor="#fde0c5"]\n'
+        '\tn5 [label="SubBackward" fontname="Courier" fillcolor="#fde0c5"]\n'
+        '\tn6 [label="SumBackward" fontname="Courier" fillcolor="#fde0c5"]\n'
         '\tn7 [label="float32\\ndata -5" fontname="Courier" fillcolor="#b7e4b0"]\n'
         "\tn1 -> n0\n\tn3 -> n2\n\tn4 -> n1\n\tn4 -> n3\n\tn5 -> n4\n\tn6 -> n5\n\tn7 -> n6\n"
         '\tlegend [shape=plaintext style="" fontsize=9 label=<<table border="0" cellborder="1" '
-        'cellspacing="2" cellpadding="3"><tr><td bgcolor="#b7e4b0">output</td>'
-        '<td bgcolor="#c6dbf7">leaf, requires grad</td><td bgcolor="#fde0c5">backward of an op</td>'
+        'cellspacing="2" cellpadding="3"><tr><td bgcolor="#b7e4b0" width="43">output</td>'
+        '<td bgcolor="#c6dbf7" width="118">leaf, requires grad</td>'
+        '<td bgcolor="#fde0c5" width="107">backward of an op</td>'
         "</tr></table>>]\n"
         + NOT_KEPT + "}\n"
     )
@@ -392,7 +393,7 @@ def test_collapse_modules_draws_one_box_per_module():
     src = viz.draw(loss, collapse="modules").source
     assert "encoder.fc1: Linear(3→4)\\n1 op\\nweight float32[4, 3] grad norm" in src
     assert "head.0: Linear(4→2)\\n1 op\\nweight float32[2, 4] grad norm" in src
-    assert 'encoder.act: Tanh\\n1 op" fillcolor="#e4d7f5"' in src
+    assert 'encoder.act: Tanh\\n1 op" fontname="Courier" fillcolor="#e4d7f5"' in src
     assert '"linear"' not in src and '"tanh"' not in src and '"relu"' not in src
     assert '[label="[5, 4]"]' in src  # edges between boxes carry the tensor's shape
     assert "module (collapsed)" in src
@@ -412,7 +413,7 @@ def test_two_models_with_the_same_paths_are_not_merged():
     out = disc(gen(autograd.tensor(np.ones((4, 2), np.float32)))).mean()
     out.backward()
     src = viz.draw(out, collapse="modules").source
-    boxes = re.findall(r'\tn(\d+) \[label="([^"]*)" fillcolor="#e4d7f5"', src)
+    boxes = re.findall(r'\tn(\d+) \[label="([^"]*)" fontname="Courier" fillcolor="#e4d7f5"', src)
     titles = sorted(label.split("\\n")[0] for _, label in boxes)
     assert titles == ["0: Linear(2→3)", "0: Linear(3→1)", "1: Sigmoid", "1: Tanh"]
     assert "weight float32[1, 3]" in src  # the second model's parameters are named and boxed
@@ -538,7 +539,7 @@ def test_unfoldable_graphs_are_cut_to_max_nodes():
     src = viz.draw(y, max_nodes=40).source
     nodes = [ln for ln in src.splitlines() if re.match(r"\tn\d+ \[", ln)]
     assert len(nodes) <= 40
-    assert "more nodes not drawn" in src and "farthest from the output not drawn" in src
+    assert "more nodes not drawn" in src and "farthest from the output not drawn" in src.replace("\\l", " ")
 
 
 # --------------------------------------------------------------------------- readable at every size
@@ -641,6 +642,26 @@ def test_folding_starts_at_max_nodes_100_by_default():
     assert "× 14: Linear(8→8) → ReLU" in viz.draw(loss).source
     assert "folded" not in viz.draw(loss, max_nodes=200).source
     assert "folded" not in viz.draw(loss, max_nodes=None).source
+
+
+def test_text_is_set_so_that_wider_fonts_do_not_clip_it(tmp_path):
+    """Issue 16: with a wider font the hint and the legend were cut off. (The browser tests
+    measure it with DejaVu Sans; these are the measures taken.)"""
+    loss = mul_add_tanh_chain(8)
+    loss.backward()
+    d = viz.draw(loss, max_nodes=10)
+    src = d.source
+    note = re.search(r'\tlabel="([^"]*)" labelloc=t', src).group(1)
+    lines = note.split("\\l")
+    assert lines[-1] == "" and all(len(ln) <= 72 for ln in lines)  # wrapped, left-aligned
+    assert "pad=0.3" in src.split("\n")[1]  # room around the drawing
+    for w, text in re.findall(r'<td bgcolor="#[0-9a-f]+" width="(\d+)">([^<]*)</td>', src):
+        assert int(w) >= len(text) * 5.8  # DejaVu Sans at 9 pt is at most 5.8 pt a character
+    boxes = [ln for ln in src.splitlines() if re.match(r"\tn\d+ \[", ln) and "shape=ellipse" not in ln]
+    assert boxes and all('fontname="Courier"' in ln for ln in boxes)  # monospace widths agree
+    svg = viz.pipe(src, "svg").decode()
+    assert 'font-family="Helvetica,sans-Serif"' not in svg  # each font named with its look-alikes
+    assert "Liberation Sans" in svg and "Liberation Mono" in svg and "Courier New" in svg
 
 
 # --------------------------------------------------------------------------- errors

@@ -143,20 +143,13 @@ def draw(*roots: Tensor, params=None, show_values: bool = True, show_grads: bool
     if g.folded or g.cut:
         parts = []
         if g.folded:
-            parts.append(f"{g.folded:,} ops folded into runs")
+            parts.append(f"{g.folded:,} ops folded")
         if g.cut:
             parts.append(f"{g.cut:,} nodes farthest from the output not drawn")
         notes.append(f"summarised ({total:,} nodes > max_nodes={max_nodes:,}): " + "; ".join(parts)
                      + ". Pass max_nodes=None to draw everything.")
-    body = _dot.emit(g, lab, rankdir, legend, None)
-    if lab.unknown_inputs:
-        notes.append("? marks an input that backward freed: draw before backward, or run backward "
-                     "inside autograd.viz.record_grads(), to see it.")
-    if show_grads and lab.missing_grads and any(isinstance(t, Tensor) and t.grad is not None for t in order):
-        notes.append("Gradients of intermediate tensors are not kept: run backward inside "
-                     "autograd.viz.record_grads() (or call retain_grad()) to see them.")
-    if notes:
-        body.append(f"\tlabel={_dot.quote(chr(10).join(notes))} labelloc=t\n")
+    grads_known = any(isinstance(t, Tensor) and t.grad is not None for t in order)
+    body = _dot.emit(g, lab, rankdir, legend, notes, grads_known)
     d = Drawing(body=body, format="svg")
     d.stats = {
         "kind": kind, "nodes": len(g.vertices), "edges": len(g.edges), "folded": g.folded, "cut": g.cut,

@@ -8,6 +8,7 @@ its body, so the result is still an ordinary Digraph.
 from __future__ import annotations
 
 import math
+import textwrap
 
 import numpy as np
 
@@ -225,11 +226,19 @@ class Labeller:
         return title
 
     def label(self, v: Vertex, is_root: bool) -> tuple[str, str]:
+        """Text and DOT attributes of a vertex. Boxes are set in Courier, whose width every
+        common monospace font shares, so that no font overflows them; op names (short, in
+        roomy ellipses) in Helvetica."""
         kind = v.kind
         if kind in TENSORS:
             return self.tensor(v, is_root)
         if kind == "op":
             return self.op(v), "shape=ellipse " + self._style("op", False)
+        text, style = self._label(v)
+        return text, 'fontname="Courier" ' + style
+
+    def _label(self, v: Vertex) -> tuple[str, str]:
+        kind = v.kind
         if kind == "grad_fn":
             lines = [backward_name(v.obj)]
             bad = False
@@ -309,7 +318,7 @@ class Labeller:
 # --------------------------------------------------------------------------- layout
 # Sizes in points, as dot measures them; the estimates only choose between layouts.
 SCREEN = (1400.0, 900.0)  # a drawing that fits this (a laptop screen at 100 %) is left as it is
-ASPECT = 3.0  # the most a bigger drawing may stretch, either way
+ASPECT = 2.5  # the most a bigger drawing may stretch, either way (estimates err by ~20 %: 3:1 at worst)
 SHAPE = 1.6  # the page shape wrapped drawings aim for (landscape)
 RANKSEP, NODESEP, ROW_NODESEP = 36.0, 18.0, 30.0
 
@@ -374,24 +383,33 @@ def _stretch(w: float, h: float) -> float:
     return max(w / h, h / w) if w and h else 1.0
 
 
-def plan_layout(graph: Graph, sizes: list, where: list, rankdir: str | None):
+def plan_layout(graph: Graph, sizes: list, where: list, rankdir: str | None, extra=(0.0, 0.0)):
     """`(rankdir, rows)`: the direction to draw in, and the rows to wrap into (None: don't).
 
     A drawing that fits a screen keeps the usual left-to-right flow (top-down if only that
     fits). A bigger one takes the direction whose shape is nearest a screen's; if both are
     longer than ASPECT:1, the ops are wrapped into rows read left to right, top to bottom,
     like text (their inputs just above them), as many rows as make the page about SHAPE:1.
-    Rows break only between modules, so no module's cluster is split. A `rankdir` given by
-    the user is kept as it is.
+    Rows break between modules where they can, so that small clusters are not split. A
+    `rankdir` given by the user is kept as it is. `extra`: the legend's and the notes' (width,
+    height), which every layout has too.
     """
     if rankdir is not None:
         return rankdir, None
     n = len(graph.vertices)
     order, rank = topo_ranks(n, graph.edges)
-    lr = extent(sizes, rank, True)
+    clustered = any(w is not None for w in where)
+
+    def page(horizontal):
+        w, h = extent(sizes, rank, horizontal)
+        if clustered:  # cluster margins and titles
+            w, h = (w * 1.1, h * 1.25 + 30) if horizontal else (w * 1.25 + 30, h * 1.1)
+        return max(w, extra[0]), h + extra[1]
+
+    lr = page(True)
     if _fits(*lr):
         return "LR", None
-    tb = extent(sizes, rank, False)
+    tb = page(False)
     if _fits(*tb):
         return "TB", None
     best, (w, h) = min((("LR", lr), ("TB", tb)), key=lambda d: abs(math.log(d[1][0] / d[1][1] / SHAPE)))
@@ -401,31 +419,58 @@ def plan_layout(graph: Graph, sizes: list, where: list, rankdir: str | None):
     spine = [i for i in order if graph.vertices[i].kind not in side]
     if len(spine) < 4:
         return best, None
-    units: list[list[int]] = []  # runs of the spine in one cluster: never split across rows
-    for i in spine:
-        if units and where[units[-1][-1]] == where[i] and where[i] is not None:
-            units[-1].append(i)
-        else:
-            units.append([i])
-    width = [sum(sizes[i][0] + ROW_NODESEP for i in u) for u in units]
-    total = sum(width)
+    total = sum(sizes[i][0] + ROW_NODESEP for i in spine)
     row_h = max(sizes[i][1] for i in spine) + RANKSEP
     beside = [sizes[i][1] for i in range(n) if graph.vertices[i].kind in side]
     if beside:
         row_h += max(beside) + RANKSEP
     m = max(2, round(math.sqrt(total / (SHAPE * row_h))))
+    units: list[list[int]] = []  # runs of the spine in one cluster, kept in one row when they fit
+    for i in spine:
+        if units and where[units[-1][-1]] == where[i] and where[i] is not None:
+            units[-1].append(i)
+        else:
+            units.append([i])
+    split = []
+    for u in units:
+        uw = sum(sizes[i][0] + ROW_NODESEP for i in u)
+        split.extend([[i] for i in u] if uw > total / m / 2 else [u])  # a big cluster spans rows
     rows: list[list[int]] = [[] for _ in range(m)]
     done = 0.0
-    for u, uw in zip(units, width):  # a unit goes to the row where its middle falls
+    for u in split:  # a unit goes to the row where its middle falls
+        uw = sum(sizes[i][0] + ROW_NODESEP for i in u)
         rows[min(m - 1, int((done + uw / 2) * m / total))].extend(u)
         done += uw
     rows = [r for r in rows if r]
     return ("TB", rows) if len(rows) > 1 else (best, None)
 
 
-def emit(graph: Graph, lab: Labeller, rankdir: str | None, legend: bool, note: str | None) -> list[str]:
+NOTE_WIDTH = 72  # characters per line of the notes above a drawing
+
+
+def note_label(notes: list[str]) -> str:
+    """The notes as one DOT label: wrapped lines, each left-aligned (`\\l`)."""
+    lines = []
+    for text in notes:
+        lines.extend(textwrap.wrap(text, NOTE_WIDTH))
+    return '"' + "".join(ln.replace("\\", "\\\\").replace('"', '\\"') + "\\l" for ln in lines) + '"'
+
+
+def legend_label(used, vertical: bool) -> str:
+    """An HTML-like table, one cell per colour used (a column when the drawing is tall).
+    Cells are as wide as the text in a wide sans-serif (DejaVu Sans), so that no font
+    spills it into the next cell."""
+    cells = [f'<td bgcolor="{COLOURS[c]}" width="{round(len(LEGEND_TEXT[c]) * 5.8 + 8)}">{LEGEND_TEXT[c]}</td>'
+             for c in COLOURS if c in used]
+    rows = "".join(f"<tr>{c}</tr>" for c in cells) if vertical else "<tr>" + "".join(cells) + "</tr>"
+    return ('<<table border="0" cellborder="1" cellspacing="2" cellpadding="3">' + rows + "</table>>")
+
+
+def emit(graph: Graph, lab: Labeller, rankdir: str | None, legend: bool, notes: list[str],
+         grads_known: bool = False) -> list[str]:
     """The DOT body lines: graph attributes, clusters (nested by module path), nodes, edges,
-    laid out as `plan_layout` says."""
+    laid out as `plan_layout` says; `notes` (and what the labels found missing) on top.
+    `grads_known`: some leaf has a gradient, so missing ones are worth a note."""
     roots = set(graph.roots)
     # Which cluster each vertex is drawn in: its module's path (a box: its parent module's).
     clusters: dict[str, list[int]] = {}
@@ -459,10 +504,23 @@ def emit(graph: Graph, lab: Labeller, rankdir: str | None, legend: bool, note: s
         text, style = lab.label(v, i in roots)
         lines_of[i] = f"\tn{i} [label={quote(text)} {style}]\n"
         sizes.append(vertex_size(text, v.kind == "op"))
-    rankdir, rows = plan_layout(graph, sizes, where_of, rankdir)
+    notes = list(notes)
+    if lab.unknown_inputs:
+        notes.append("? marks an input that backward freed: draw before backward, or run backward "
+                     "inside autograd.viz.record_grads(), to see it.")
+    if lab.show_grads and lab.missing_grads and grads_known:
+        notes.append("Gradients of intermediate tensors are not kept: run backward inside "
+                     "autograd.viz.record_grads() (or call retain_grad()) to see them.")
+    n_lines = sum(len(textwrap.wrap(t, NOTE_WIDTH)) for t in notes)
+    extra_w = max((min(len(t), NOTE_WIDTH) * 6.5 for t in notes), default=0.0)
+    extra_h = n_lines * 15.0
+    if legend and lab.used:
+        extra_w = max(extra_w, 120.0)
+        extra_h += 24.0
+    rankdir, rows = plan_layout(graph, sizes, where_of, rankdir, (extra_w, extra_h))
     lab.layout = (rankdir, len(rows) if rows else 0)
     body = [
-        f"\tgraph [rankdir={rankdir} fontname=\"Helvetica\" fontsize=12 labeljust=l"
+        f"\tgraph [rankdir={rankdir} fontname=\"Helvetica\" fontsize=12 labeljust=l pad=0.3"
         + (f" newrank=true nodesep={ROW_NODESEP / 72:.2f}]\n" if rows else "]\n"),
         "\tnode [fontname=\"Helvetica\" fontsize=10 shape=box style=\"rounded,filled\" margin=\"0.08,0.04\"]\n",
         "\tedge [fontname=\"Helvetica\" fontsize=9 arrowsize=0.6]\n",
@@ -498,14 +556,9 @@ def emit(graph: Graph, lab: Labeller, rankdir: str | None, legend: bool, note: s
             body.append("\t{rank=same; " + "; ".join(f"n{i}" for i in row) + "}\n")
         for r0, r1 in zip(rows, rows[1:]):  # rows start under each other
             body.append(f"\tn{r0[0]} -> n{r1[0]} [style=invis weight=100 minlen={gap}]\n")
-    if note:
-        body.append(f"\tlabel={quote(note)} labelloc=t\n")
     if legend and lab.used:
-        cells = "".join(
-            f'<td bgcolor="{COLOURS[c]}">{LEGEND_TEXT[c]}</td>' for c in COLOURS if c in lab.used
-        )
-        body.append(
-            "\tlegend [shape=plaintext style=\"\" fontsize=9 label=<<table border=\"0\" "
-            f"cellborder=\"1\" cellspacing=\"2\" cellpadding=\"3\"><tr>{cells}</tr></table>>]\n"
-        )
+        vertical = rankdir in ("TB", "BT")  # a tall drawing: a narrow legend
+        body.append(f"\tlegend [shape=plaintext style=\"\" fontsize=9 label={legend_label(lab.used, vertical)}]\n")
+    if notes:
+        body.append(f"\tlabel={note_label(notes)} labelloc=t\n")
     return body

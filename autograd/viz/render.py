@@ -86,4 +86,23 @@ def pipe(source: str, format: str = "svg", timeout: float = DEFAULT_TIMEOUT) -> 
     if proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace").strip()
         raise RuntimeError(f"render: {kind} ({binary}) failed with exit status {proc.returncode}: {err}")
-    return proc.stdout
+    return svg_fonts(proc.stdout) if fmt == "svg" else proc.stdout
+
+
+# Graphviz measures text in Helvetica and Courier; a viewer without them would fall back to
+# any sans-serif or monospace font, and a wider one spills out of boxes. These lists name the
+# fonts made with the same widths (Arial, Liberation, Nimbus; Courier New, Liberation Mono).
+FONT_STACKS = {
+    b'font-family="Helvetica,sans-Serif"':
+        b'font-family="Helvetica,Arial,&quot;Liberation Sans&quot;,&quot;Nimbus Sans&quot;,sans-serif"',
+    b'font-family="Courier,monospace"':
+        b'font-family="Courier,&quot;Courier New&quot;,&quot;Liberation Mono&quot;,&quot;Nimbus Mono PS&quot;,'
+        b'monospace"',
+}
+
+
+def svg_fonts(svg: bytes) -> bytes:
+    """SVG from Graphviz with each font named by the fonts of its widths (see FONT_STACKS)."""
+    for old, new in FONT_STACKS.items():
+        svg = svg.replace(old, new)
+    return svg
