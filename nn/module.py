@@ -28,12 +28,18 @@ class Parameter(Tensor):
     (True, (3,))
     """
 
-    __slots__ = ()
+    __slots__ = ("_given_name",)  # the dotted name its module gave it (kept while it is its name)
 
     def __init__(self, data, requires_grad: bool = True):
         if isinstance(data, Tensor):
             data = data.data
         super().__init__(data, requires_grad=requires_grad)
+        self._given_name = None
+
+    def _named(self, path: str) -> None:
+        """Take `path` as name, unless the user named it otherwise."""
+        if self.name is None or self.name == self._given_name:
+            self.name = self._given_name = path
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
@@ -71,6 +77,7 @@ class Module:
             if name not in params:  # replacing keeps the registration order
                 self._forget(name)
             params[name] = value
+            value._named(_join(self._path, name))
         elif isinstance(value, Module):
             if name not in modules:
                 self._forget(name)
@@ -116,6 +123,9 @@ class Module:
                 continue
             seen.add(id(m))
             m.__dict__["_path"] = p
+            for n, prm in m._parameters.items():
+                if prm is not None:
+                    prm._named(_join(p, n))  # errors and drawings then say "encoder.fc1.weight"
             for n, c in m._modules.items():
                 if c is not None:
                     stack.append((c, _join(p, n)))
