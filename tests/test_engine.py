@@ -331,6 +331,31 @@ def test_intermediates_are_freed_by_reference_counting():
         gc.enable()
 
 
+def test_an_intermediate_no_formula_reads_dies_as_soon_as_it_is_dropped():
+    # (issue 17) mul by a constant keeps the constant, add keeps nothing, tanh its output:
+    # a and b are unreferenced once the user drops them, while the graph lives on.
+    gc.disable()
+    try:
+        x = f64(np.linspace(-1, 1, 1000))
+        a = x * 3.0
+        b = a + 1.0
+        c = b.tanh()
+        refs = [weakref.ref(o) for o in (a, b, a.data, b.data)]
+        kept = weakref.ref(c.data)
+        del a, b
+        assert all(r() is None for r in refs)
+        loss = c.sum()
+        del c
+        assert kept() is not None  # tanh's backward reads it
+        loss.backward()
+        t = np.tanh(3 * np.linspace(-1, 1, 1000) + 1)
+        np.testing.assert_allclose(x.grad.data, 3 * (1 - t * t), rtol=1e-12)
+        del loss
+        assert kept() is None  # freed after backward
+    finally:
+        gc.enable()
+
+
 def test_backward_drops_saved_buffers_unless_retained():
     x = f64([0.1, 0.2])
     h = x.exp()
