@@ -111,9 +111,10 @@ class Min(_Extreme):
 
 
 def _logsumexp(x, axis=None, keepdims=False):
-    m = np.max(x, axis=axis, keepdims=True)
+    m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)  # (initial: an empty axis gives -inf)
     m = np.where(np.isfinite(m), m, 0)
-    s = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    with np.errstate(divide="ignore"):  # log 0 = -inf: the sum over an empty axis
+        s = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
     return s if keepdims else s.reshape(np.sum(x, axis=axis).shape)
 
 
@@ -125,7 +126,7 @@ class LogSumExp(Op):
     save_output = True
     sample = "reduce"
     domain = (-10.0, 10.0)
-    ref = staticmethod(_logsumexp)
+    ref = staticmethod(lambda x, axis=None, keepdims=False: _reduce_ref(x, axis, keepdims, _lse_ref))
 
     forward = staticmethod(_logsumexp)
 
@@ -137,8 +138,49 @@ class LogSumExp(Op):
         return (gk * call(Exp, x - ok),)
 
 
+# Test references (`ref`): each lane in Python floats with math.fsum, not the vectorised forward.
+def _lanes(x, axes):
+    """x in float64 as one list per lane along `axes`, and the axis order that lays them out."""
+    rest = [i for i in range(x.ndim) if i not in axes]
+    order = rest + list(axes)
+    rows = np.transpose(np.asarray(x, dtype=np.float64), order).reshape(_count(x.shape, rest), _count(x.shape, axes))
+    return rows.tolist(), order
+
+
+def _reduce_ref(x, axis, keepdims, fn):
+    x = np.asarray(x)
+    axes = tuple(range(x.ndim)) if axis is None else tuple(axis)
+    rows, _ = _lanes(x, axes)
+    out = np.array([fn(r) for r in rows], dtype=np.float64)
+    return out.reshape(kept_shape(x.shape, axes) if keepdims else [s for i, s in enumerate(x.shape) if i not in axes])
+
+
+def _lanewise_ref(x, axis, fn):
+    x = np.asarray(x)
+    rows, order = _lanes(x, (axis,))
+    out = np.array([fn(r) for r in rows], dtype=np.float64)
+    return np.transpose(out.reshape([x.shape[i] for i in order]), np.argsort(order))
+
+
+def _lse_ref(lane):
+    m = max(lane)
+    return m + math.log(math.fsum(math.exp(v - m) for v in lane))
+
+
+def _softmax_ref(lane):
+    m = max(lane)
+    e = [math.exp(v - m) for v in lane]
+    s = math.fsum(e)
+    return [u / s for u in e]
+
+
+def _log_softmax_ref(lane):
+    lse = _lse_ref(lane)
+    return [v - lse for v in lane]
+
+
 def _softmax(x, axis):
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True, initial=-np.inf))  # (empty axis: empty result)
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
@@ -153,7 +195,7 @@ class Softmax(Op):
     save_output = True
     sample = "axis"
     domain = (-10.0, 10.0)
-    ref = staticmethod(_softmax)
+    ref = staticmethod(lambda x, axis: _lanewise_ref(x, axis, _softmax_ref))
 
     forward = staticmethod(_softmax)
 
@@ -169,7 +211,7 @@ class LogSoftmax(Op):
     save_output = True
     sample = "axis"
     domain = (-10.0, 10.0)
-    ref = staticmethod(_log_softmax)
+    ref = staticmethod(lambda x, axis: _lanewise_ref(x, axis, _log_softmax_ref))
 
     forward = staticmethod(_log_softmax)
 

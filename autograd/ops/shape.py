@@ -140,7 +140,8 @@ class SetItem(Op):
 
 def _assigned(x, v, index):
     out = np.array(x, copy=True)
-    np.put(out, np.arange(out.size).reshape(out.shape)[index], v)
+    positions = np.arange(out.size).reshape(out.shape)[index]
+    np.put(out, positions, np.broadcast_to(v, positions.shape))  # (np.put cycles v, never broadcasts it)
     return out
 
 
