@@ -42,7 +42,8 @@ def _axes(op: str, x, axis, keepdims, dim=None, keepdim=None):
     items = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
     for a in items:
-        if not isinstance(a, (int, np.integer)) or not -ndim <= a < (ndim or 1):  # (`max` is ours here)
+        # (a 0-d tensor takes axis 0 or -1, as PyTorch's dim does)
+        if not isinstance(a, (int, np.integer)) or not -(ndim or 1) <= a < (ndim or 1):
             raise ValueError(
                 f"{op}: axis {a!r} is out of range for a tensor of shape {x.shape} (ndim {ndim})"
             )
@@ -58,8 +59,8 @@ def _axes(op: str, x, axis, keepdims, dim=None, keepdim=None):
 def _one_axis(op: str, x, axis, dim=None) -> int:
     if dim is not None:
         axis = dim
-    (a,), _ = _axes(op, x, axis, False) if x.ndim else ((0,), False)
-    return a
+    axes, _ = _axes(op, x, axis, False)
+    return axes[0] if axes else 0
 
 
 def _shape_arg(shape) -> tuple:
@@ -148,9 +149,26 @@ def softplus(x, beta: float = 1.0, threshold: float = 20.0):
 
 @method("clip", "clamp")
 def clip(x, min=None, max=None):  # noqa: A002 - PyTorch's clamp names
-    """Limit values to [min, max]; either bound may be None. Gradient passes inside, bounds included."""
+    """Limit values to [min, max]; either bound may be None, a number, or a Tensor (broadcast).
+
+    The gradient passes to x inside the bounds, bounds included (as torch.clamp); a Tensor
+    bound gets it where it is the result.
+
+    >>> import autograd
+    >>> autograd.tensor([-2.0, 0.5, 3.0]).clip(-1, 1).tolist()
+    [-1.0, 0.5, 1.0]
+    """
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        x = as_tensor(x)
+        if min is not None:
+            x = where(raw(x) < raw(min), min, x)
+        if max is not None:
+            x = where(raw(x) > raw(max), max, x)
+        return x
+    if isinstance(min, np.ndarray) or isinstance(max, np.ndarray) or isinstance(min, list) or isinstance(max, list):
+        return clip(x, None if min is None else as_tensor(min), None if max is None else as_tensor(max))
     return apply(E.Clip, as_tensor(x), min=min, max=max)
 
 
@@ -216,8 +234,8 @@ def reduce_min(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
 def _extreme(op, x, axis, keepdims, dim, keepdim):
     x = as_tensor(x)
     axis, keepdims = _axes(op.name, x, axis, keepdims, dim, keepdim)
-    if x.size == 0:
-        raise ValueError(f"{op.name}: cannot reduce an empty tensor of shape {x.shape}")
+    if any(x.shape[a] == 0 for a in (range(x.ndim) if axis is None else axis)) or x.size == 0 and axis is None:
+        raise ValueError(f"{op.name}: cannot reduce over an axis of length 0 (tensor shape {x.shape}, axis {axis})")
     return apply(op, x, axis=axis, keepdims=keepdims)
 
 
@@ -325,6 +343,10 @@ def transpose(x, *axes):
 def swapaxes(x, axis1: int, axis2: int):
     """Exchange two axes."""
     x = as_tensor(x)
+    if x.ndim == 0:
+        _axes("swapaxes", x, axis1, False)  # (checks them)
+        _axes("swapaxes", x, axis2, False)
+        return x
     (a,), _ = _axes("swapaxes", x, axis1, False)
     (b,), _ = _axes("swapaxes", x, axis2, False)
     perm = list(range(x.ndim))
@@ -372,6 +394,8 @@ def squeeze(x, axis=None, *, dim=None):
         shape = tuple(s for s in x.shape if s != 1)
     else:
         axes, _ = _axes("squeeze", x, axis, False)
+        if axes is None:  # a 0-d tensor: nothing to squeeze
+            return x
         for a in axes:
             if x.shape[a] != 1:
                 raise ValueError(f"squeeze: axis {a} of shape {x.shape} has length {x.shape[a]}, not 1")
@@ -471,12 +495,7 @@ def astype(x, dtype):
 @method("__getitem__")
 def getitem(x, index):
     """x[index]: slices, ints, None, Ellipsis, integer arrays (repeats accumulate), boolean masks."""
-    x = as_tensor(x)
-    index = _index(index)
-    try:
-        return apply(S.GetItem, x, index=index)
-    except IndexError as e:
-        raise IndexError(f"getitem: {e} (tensor shape {x.shape})") from None
+    return apply(S.GetItem, as_tensor(x), index=_index(index))  # (errors name op, shape, index)
 
 
 def _index(index):

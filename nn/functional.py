@@ -83,6 +83,8 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: b
     c = x.shape[1]
     axes = (0,) if x.ndim == 2 else (0, 2)
     cs = _channel_shape(x, c)
+    if x.size == 0:  # an empty batch: an empty result, statistics untouched (as PyTorch)
+        return x * (weight.reshape(cs) if weight is not None else 1.0) + (bias.reshape(cs) if bias is not None else 0.0)
     if training:
         n = x.size // c
         if n <= 1:

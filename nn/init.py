@@ -48,7 +48,7 @@ def _fan(t: Tensor, mode: str) -> int:
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"init: mode must be 'fan_in' or 'fan_out'; got {mode!r}")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(t)
-    return fan_in if mode == "fan_in" else fan_out
+    return max(1, fan_in if mode == "fan_in" else fan_out)  # (a zero-element tensor: nothing to fill)
 
 
 def _fill(t: Tensor, values) -> Tensor:
@@ -82,14 +82,14 @@ def ones_(tensor: Tensor) -> Tensor:
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """U(-a, a) with a = gain·sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio 2010)."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    a = gain * math.sqrt(2.0 / (fan_in + fan_out)) * math.sqrt(3.0)
+    a = gain * math.sqrt(2.0 / max(1, fan_in + fan_out)) * math.sqrt(3.0)
     return uniform_(tensor, -a, a)
 
 
 def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """N(0, std²) with std = gain·sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / max(1, fan_in + fan_out)))
 
 
 def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",

@@ -116,8 +116,16 @@ class Pow(Op):
 
     @staticmethod
     def backward(g, out, needs, x, y):
-        gx = g * y * x ** (y - 1) if needs[0] else None
-        gy = g * x**y * call(Log, x) if needs[1] else None
+        # As PyTorch: d/dx is 0 where y = 0 (x^0 is constant, even at x = 0), and d/dy is 0
+        # where x = 0 and y >= 0 (0^y is flat there), where the formulas give 0·inf = nan.
+        xd, yd = raw(x), raw(y)
+        gx = gy = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if needs[0]:
+                gx = g * call(Where, np.asarray(yd == 0), 0.0, y * x ** (y - 1))
+            if needs[1]:
+                flat = np.asarray((xd == 0) & (yd >= 0))
+                gy = g * call(Where, flat, 0.0, x**y * call(Log, x))
         return gx, gy
 
 

@@ -1,0 +1,107 @@
+"""Issue 10's edge cases: each bad or unusual input gets PyTorch's answer or a clear error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import autograd
+import nn
+from autograd import tensor
+
+
+def f64(data, requires_grad=True):
+    return tensor(np.asarray(data, dtype=np.float64), requires_grad=requires_grad)
+
+
+# --------------------------------------------------------------------------- 0-d tensors
+def test_zero_d_squeeze_and_swapaxes_return_the_tensor():
+    x = f64(2.0)
+    assert autograd.squeeze(x, 0).item() == 2.0
+    assert autograd.swapaxes(x, 0, 0).item() == 2.0
+    assert autograd.swapaxes(x, 0, -1).item() == 2.0
+    with pytest.raises(ValueError, match="out of range"):
+        autograd.squeeze(x, 1)
+
+
+@pytest.mark.parametrize("axis", [0, -1])
+def test_zero_d_reductions_take_axis_0_and_minus_1(axis):
+    x = f64(3.0)
+    for fn in (autograd.sum, autograd.mean, autograd.max, autograd.logsumexp):
+        assert fn(x, axis=axis).item() == pytest.approx(3.0)
+    assert autograd.softmax(x, axis=axis).item() == 1.0
+    with pytest.raises(ValueError, match="out of range"):
+        autograd.sum(x, axis=1)
+
+
+# --------------------------------------------------------------------------- empty tensors
+def test_softmax_family_over_an_empty_axis_is_empty():
+    z = f64(np.zeros((2, 0)))
+    assert autograd.softmax(z, axis=1).shape == (2, 0)
+    assert autograd.log_softmax(z, axis=1).shape == (2, 0)
+    lse = autograd.logsumexp(z, axis=1)
+    assert lse.shape == (2,) and np.all(np.isneginf(lse.data))  # log of an empty sum, as torch
+
+
+def test_max_over_a_nonempty_axis_of_an_empty_tensor_is_empty():
+    assert autograd.zeros(0, 3).max(axis=1).shape == (0,)
+    with pytest.raises(ValueError, match="axis of length 0"):
+        autograd.zeros(3, 0).max(axis=1)
+
+
+def test_batchnorm_and_linear_with_empty_sizes():
+    bn = nn.BatchNorm1d(3)
+    before = bn.running_mean.data.copy()
+    assert bn(autograd.zeros(0, 3)).shape == (0, 3)
+    np.testing.assert_array_equal(bn.running_mean.data, before)
+    layer = nn.Linear(0, 2)
+    out = layer(autograd.zeros(4, 0))
+    assert out.shape == (4, 2) and np.all(out.data == 0)
+
+
+# --------------------------------------------------------------------------- clip with Tensor bounds
+def test_clip_with_tensor_bounds_differentiates_through_them():
+    x = f64([-2.0, 0.5, 3.0, 1.0])
+    lo = f64([-1.0, 0.0, 0.0, 0.0])
+    hi = f64(1.0)
+    y = autograd.clip(x, lo, hi)
+    y.sum().backward()
+    np.testing.assert_array_equal(y.data, [-1.0, 0.5, 1.0, 1.0])
+    np.testing.assert_array_equal(x.grad.data, [0, 1, 0, 1])  # at the bound itself: to x (torch)
+    np.testing.assert_array_equal(lo.grad.data, [1, 0, 0, 0])
+    assert hi.grad.item() == 1.0
+
+
+# --------------------------------------------------------------------------- NaN where torch gives 0
+def test_pow_gradients_at_zero_are_zero_not_nan():
+    x = f64([0.0, 0.0, 2.0])
+    y = f64([0.0, 2.0, 3.0])
+    (x**y).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0, 12.0])
+    np.testing.assert_allclose(y.grad.data, [0.0, 0.0, 8 * np.log(2.0)])
+
+
+# --------------------------------------------------------------------------- input validation
+@pytest.mark.parametrize("data", ["abc", np.array([1, "a"], dtype=object), [object()]])
+def test_non_numeric_data_is_refused(data):
+    with pytest.raises(TypeError, match="tensor"):
+        tensor(data)
+
+
+def test_hooks_must_return_a_gradient_of_the_right_kind():
+    x = tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    h = x * 2
+    h.register_hook(lambda g: [1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match="returned list"):
+        h.sum().backward()
+    y = tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    k = y * 2
+    k.register_hook(lambda g: np.ones(3))  # float64 for a float32 tensor
+    with pytest.raises(ValueError, match="float64.*expected.*float32"):
+        k.sum().backward()
+
+
+def test_an_error_names_its_op_once():
+    with pytest.raises(IndexError) as e:
+        tensor([1.0, 2.0])[5]
+    assert str(e.value).count("getitem") == 1
