@@ -256,8 +256,13 @@ def var(x, axis=None, ddof: int = 0, keepdims=False, *, dim=None, keepdim=None, 
 
 @method("std")
 def std(x, axis=None, ddof: int = 0, keepdims=False, *, dim=None, keepdim=None, correction=None):
-    """Standard deviation over `axis` (sqrt of `var`)."""
-    return apply(E.Sqrt, var(x, axis, ddof, keepdims, dim=dim, keepdim=keepdim, correction=correction))
+    """Standard deviation over `axis` with numpy's `ddof` (default 0; `correction=` is PyTorch's
+    name). Its gradient is 0 where it is 0 (a constant), as PyTorch's."""
+    x = as_tensor(x)
+    if correction is not None:
+        ddof = correction
+    axis, keepdims = _axes("std", x, axis, keepdims, dim, keepdim)
+    return apply(R.Std, x, axis=axis, keepdims=keepdims, ddof=int(ddof))
 
 
 @method("logsumexp")

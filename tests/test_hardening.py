@@ -105,3 +105,32 @@ def test_an_error_names_its_op_once():
     with pytest.raises(IndexError) as e:
         tensor([1.0, 2.0])[5]
     assert str(e.value).count("getitem") == 1
+
+
+def test_std_of_a_constant_has_gradient_zero():
+    x = f64([3.0, 3.0, 3.0])
+    s = x.std()
+    s.backward()
+    assert s.item() == 0.0
+    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0, 0.0])
+
+
+def test_std_matches_numpy_and_torch_with_ddof():
+    x = f64([1.0, 2.0, 4.0])
+    x.std(ddof=1).backward()
+    np.testing.assert_allclose(x.grad.data, [-0.43643578, -0.10910895, 0.54554473], rtol=1e-7)  # torch's
+    assert autograd.std(f64(np.arange(6.0).reshape(2, 3)), axis=1, correction=1).tolist() == [1.0, 1.0]
+
+
+# --------------------------------------------------------------------------- float32 precision
+def test_float32_std_of_huge_values_does_not_overflow():
+    x = tensor(np.array([1e20, 2e20, 3e20], dtype=np.float32))
+    assert x.std(ddof=1).item() == pytest.approx(1e20, rel=1e-6)  # the square is taken in float64
+
+
+@pytest.mark.parametrize("v", [1e7, 1e8])
+def test_float32_cross_entropy_of_equal_huge_logits_is_log_3(v):
+    z = tensor(np.full((1, 3), v, dtype=np.float32), requires_grad=True)
+    loss = nn.functional.cross_entropy(z, np.array([0]))
+    assert loss.item() == pytest.approx(np.log(3.0), rel=1e-6)
+    assert autograd.log_softmax(z, axis=1).data[0, 0] == pytest.approx(-np.log(3.0), rel=1e-6)

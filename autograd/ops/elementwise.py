@@ -116,13 +116,14 @@ class Pow(Op):
 
     @staticmethod
     def backward(g, out, needs, x, y):
-        # As PyTorch: d/dx is 0 where y = 0 (x^0 is constant, even at x = 0), and d/dy is 0
-        # where x = 0 and y >= 0 (0^y is flat there), where the formulas give 0·inf = nan.
+        # As PyTorch: at x = 0, d/dx is 0 where y = 0 (x^0 is constant) and d/dy is 0 where
+        # y >= 0 (0^y is flat there), where the formulas give 0·inf = nan. (Only at x = 0: the
+        # masks must not cut the second derivative anywhere else.)
         xd, yd = raw(x), raw(y)
         gx = gy = None
         with np.errstate(divide="ignore", invalid="ignore"):
             if needs[0]:
-                gx = g * call(Where, np.asarray(yd == 0), 0.0, y * x ** (y - 1))
+                gx = g * call(Where, np.asarray((xd == 0) & (yd == 0)), 0.0, y * x ** (y - 1))
             if needs[1]:
                 flat = np.asarray((xd == 0) & (yd >= 0))
                 gy = g * call(Where, flat, 0.0, x**y * call(Log, x))

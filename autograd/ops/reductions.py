@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from ..node import call, raw
-from .elementwise import Exp
+from .elementwise import Exp, Where
 from .registry import Op
 from .shape import BroadcastTo
 
@@ -138,6 +138,34 @@ class LogSumExp(Op):
         return (gk * call(Exp, x - ok),)
 
 
+def _std(x, axis=None, keepdims=False, ddof=0):
+    # float16/32 are squared in float64: values around 1e20 would overflow float32's square
+    wide = np.float64 if x.dtype.kind == "f" and x.dtype.itemsize < 8 else None
+    return np.asarray(np.std(x, axis=axis, keepdims=keepdims, ddof=ddof, dtype=wide)).astype(x.dtype, copy=False)
+
+
+class Std(Op):
+    """standard deviation over axis, numpy's ddof;  d/dx = (x - mean) / ((n - ddof) std),
+    0 where std = 0 (as torch: a constant's std has gradient 0, not nan)"""
+
+    name = "std"
+    save_inputs = (0,)
+    save_output = True
+    sample = "reduce_distinct"
+    ref = staticmethod(lambda x, axis=None, keepdims=False, ddof=0: _reduce_ref(x, axis, keepdims, _std_ref))
+
+    forward = staticmethod(_std)
+
+    @staticmethod
+    def backward(g, out, needs, x, axis=None, keepdims=False, ddof=0):
+        n = _count(x.shape, axis)
+        sk = out if keepdims else out.reshape(kept_shape(x.shape, axis))
+        zero = np.asarray(raw(sk) == 0)
+        scale = _spread(g, x, axis, keepdims) / (call(Where, zero, 1.0, sk) * (n - ddof))
+        d = x - call(Mean, x, axis=axis, keepdims=True)
+        return (call(Where, zero, 0.0, scale) * d,)
+
+
 # Test references (`ref`): each lane in Python floats with math.fsum, not the vectorised forward.
 def _lanes(x, axes):
     """x in float64 as one list per lane along `axes`, and the axis order that lays them out."""
@@ -174,6 +202,11 @@ def _softmax_ref(lane):
     return [u / s for u in e]
 
 
+def _std_ref(lane):
+    mean = math.fsum(lane) / len(lane)
+    return math.sqrt(math.fsum((v - mean) ** 2 for v in lane) / len(lane))
+
+
 def _log_softmax_ref(lane):
     lse = _lse_ref(lane)
     return [v - lse for v in lane]
@@ -185,7 +218,12 @@ def _softmax(x, axis):
 
 
 def _log_softmax(x, axis):
-    return x - _logsumexp(x, axis=axis, keepdims=True)
+    # (x - m) - log Σ exp(x - m), not x - logsumexp: with logits of 1e8 in float32, 1e8 + log 3
+    # rounds back to 1e8 and three equal logits would give a cross-entropy of 0 instead of log 3
+    m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
+    s = x - np.where(np.isfinite(m), m, 0)
+    with np.errstate(divide="ignore"):
+        return s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
 
 
 class Softmax(Op):

@@ -28,7 +28,7 @@ class Op:
       view            -- the output may share memory with input 0 (and so its version)
       differentiable  -- False for ops that never carry gradient
       same_shape      -- unary elementwise: the engine skips undoing broadcasting and casting
-    Test metadata (read by tests/test_ops.py, nothing else):
+    Test metadata (read by tests/test_ops.py, tests/op_samples.py and tests/test_registry_saves.py):
       ref       -- numpy reference for the forward (independent of `forward`)
       arity     -- number of tensor inputs (-1: variadic)
       domain    -- (low, high) for drawn input values, or one pair per input
