@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The property tests with 100x the examples of `make test`, plus the slow ones (1,000,000-op chain).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -m "slow or not slow" -p no:cacheprovider \
+		tests/test_ops.py tests/test_registry_saves.py tests/test_engine.py \
+		$(wildcard tests/test_mutation_properties.py tests/test_graph_machine.py)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

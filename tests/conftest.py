@@ -17,6 +17,9 @@ settings.register_profile(
 settings.register_profile("dev", deadline=None, max_examples=30, suppress_health_check=_quiet)
 settings.register_profile("thorough", deadline=None, max_examples=200,
                           suppress_health_check=_quiet)
+# `make fuzz`: 100 times the ci profile's examples, derandomized off, so each run explores anew
+settings.register_profile("fuzz", deadline=None, max_examples=1500, database=None,
+                          suppress_health_check=_quiet, print_blob=True)
 
 _ci = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if _ci else "dev"))

@@ -134,3 +134,55 @@ def test_float32_cross_entropy_of_equal_huge_logits_is_log_3(v):
     loss = nn.functional.cross_entropy(z, np.array([0]))
     assert loss.item() == pytest.approx(np.log(3.0), rel=1e-6)
     assert autograd.log_softmax(z, axis=1).data[0, 0] == pytest.approx(-np.log(3.0), rel=1e-6)
+
+
+# --------------------------------------------------------------------------- what had no test
+def test_init_functions_fill_with_the_right_statistics():
+    autograd.manual_seed(0)
+    w = nn.Parameter(np.zeros((400, 300), dtype=np.float64))
+    v0 = w._version
+    nn.init.xavier_normal_(w, gain=2.0)
+    assert w.data.std() == pytest.approx(2.0 * np.sqrt(2.0 / 700), rel=0.02)
+    nn.init.kaiming_normal_(w, nonlinearity="relu")
+    assert w.data.std() == pytest.approx(np.sqrt(2.0 / 300), rel=0.02)
+    nn.init.kaiming_normal_(w, mode="fan_out", nonlinearity="relu")
+    assert w.data.std() == pytest.approx(np.sqrt(2.0 / 400), rel=0.02)
+    nn.init.constant_(w, 0.25)
+    assert np.all(w.data == 0.25)
+    nn.init.zeros_(w)
+    assert not w.data.any()
+    nn.init.ones_(w)
+    assert np.all(w.data == 1)
+    assert w._version == v0 + 6  # every fill counts as an in-place change
+    assert nn.init.calculate_gain("relu") == pytest.approx(np.sqrt(2.0))
+    assert nn.init.calculate_gain("tanh") == pytest.approx(5 / 3)
+    assert nn.init.calculate_gain("leaky_relu", 0.2) == pytest.approx(np.sqrt(2 / 1.04))
+    assert nn.init.calculate_gain("linear") == 1.0
+    with pytest.raises(ValueError, match="nonlinearity"):
+        nn.init.calculate_gain("swish")
+
+
+def test_grad_mode_classes_work_as_decorators():
+    @autograd.enable_grad()
+    def inner(x):
+        return (x * 2).requires_grad
+
+    @autograd.set_grad_enabled(False)
+    def off(x):
+        return (x * 2).requires_grad
+
+    x = f64([1.0])
+    with autograd.no_grad():
+        assert inner(x) is True
+    assert off(x) is False
+    assert autograd.is_grad_enabled()
+
+
+def test_iterating_a_tensor_gives_its_rows_in_the_graph():
+    x = f64([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    rows = list(x)
+    assert len(x) == 3 and len(rows) == 3 and rows[1].tolist() == [3.0, 4.0]
+    sum(r.sum() * (i + 1) for i, r in enumerate(rows)).backward()
+    np.testing.assert_array_equal(x.grad.data, [[1, 1], [2, 2], [3, 3]])
+    with pytest.raises(TypeError, match="0-d"):
+        len(f64(1.0))
