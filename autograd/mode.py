@@ -16,16 +16,18 @@ class _State(threading.local):
     anomaly = False  # autograd.detect_anomaly
     check_nan = True
     on_backward = None  # autograd.viz.record_grads: called with the roots before each backward
+    tracer = None  # autograd.compile: called with (op, input arrays, attrs, output Tensor) per op
 
 
 state = _State()
 
 
 class _Threads:
-    """How many threads have anomaly mode on. Recording reads this plain counter first, so
-    the thread-local flag is consulted only while some thread uses anomaly mode."""
+    """How many threads have anomaly mode on, and a tracer set. Recording reads these plain
+    counters first, so the thread-local state is consulted only while some thread uses them."""
 
     anomaly = 0
+    trace = 0
 
 
 threads = _Threads()

@@ -125,7 +125,7 @@ def apply(op, *args, **attrs):
         out = np.asarray(out)
     vc = counter(args[0]) if op.view and _shares(out, args[0]) else None
     if not (record and state.enabled and op.differentiable):
-        return make(out, None, vc)
+        return _out(make(out, None, vc), op, datas, attrs)
     needs = tuple(needs)
     plan = op._plans.get(needs) or op.plan(needs)
     edges = []
@@ -152,7 +152,14 @@ def apply(op, *args, **attrs):
                 vers or None, out.shape, out.dtype)
     if threads.anomaly and state.anomaly:
         anomaly.forward_check(node, out)
-    return make(out, node, vc)
+    return _out(make(out, node, vc), op, datas, attrs)
+
+
+def _out(t, op, datas, attrs):
+    """The output Tensor, shown first to a tracer (autograd.compile) when one is watching."""
+    if threads.trace and state.tracer is not None:
+        state.tracer(op, datas, attrs, t)
+    return t
 
 
 _NEEDS = ((False, False), (False, True), (True, False), (True, True))  # by 2·ra + rb
@@ -176,7 +183,8 @@ def binary(op, a, b):
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     if not ((ra or rb) and state.enabled and op.differentiable):
-        return make(out)
+        return _out(make(out), op, (ad, bd), None) if threads.trace else make(out)
+    datas = (ad, bd) if threads.trace else None  # (for a tracer: ad, bd become stand-ins below)
     k = 2 * ra + rb
     needs = _NEEDS[k]
     s0, s1 = op.plans2[k]
@@ -199,7 +207,7 @@ def binary(op, a, b):
     node = Node(op, (ea, eb), (ad, bd), None, needs, None, vers, out.shape, out.dtype)
     if threads.anomaly and state.anomaly:
         anomaly.forward_check(node, out)
-    return make(out, node)
+    return _out(make(out, node), op, datas, None) if threads.trace else make(out, node)
 
 
 def unary(op, a):
@@ -213,7 +221,7 @@ def unary(op, a):
         out = np.asarray(out)
     vc = counter(a) if op.view and _shares(out, a) else None
     if not (a._requires_grad and state.enabled and op.differentiable):
-        return make(out, None, vc)
+        return _out(make(out, None, vc), op, (ad,), None) if threads.trace else make(out, None, vc)
     edge = a._node or a
     kept = (edge,)
     vers = None
@@ -229,7 +237,7 @@ def unary(op, a):
     node = Node(op, (edge,), kept, None, _ONE, out if op.save_output else None, vers, out.shape, out.dtype)
     if threads.anomaly and state.anomaly:
         anomaly.forward_check(node, out)
-    return make(out, node, vc)
+    return _out(make(out, node, vc), op, (ad,), None) if threads.trace else make(out, node, vc)
 
 
 def promote(a: np.ndarray, b: np.ndarray):
