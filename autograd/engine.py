@@ -75,15 +75,14 @@ def _count_consumers(starts) -> dict:
 class _Pass:
     """One backward pass: the gradients in flight and what to do with finished ones."""
 
-    __slots__ = ("grads", "deps", "ready", "want", "found", "accumulate", "create", "retain", "handed")
+    __slots__ = ("grads", "deps", "ready", "want", "found", "accumulate", "create", "handed")
 
-    def __init__(self, roots, seeds, retain_graph, create_graph, inputs, accumulate):
+    def __init__(self, roots, seeds, create_graph, inputs, accumulate):
         starts = [vertex(t) for t in roots]
         self.deps = _count_consumers(starts)
         self.grads = {}
         self.ready = []
         self.create = create_graph
-        self.retain = retain_graph
         self.accumulate = accumulate
         self.handed = {id(s) for s in seeds}  # arrays the user holds: copy before keeping
         self.want = None if inputs is None else {id(vertex(t)): i for i, t in enumerate(inputs)}
@@ -153,7 +152,7 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, inputs
     """
     if state.on_backward is not None:  # one check per backward call, nothing per op
         state.on_backward(roots)
-    p = _Pass(roots, seeds, retain_graph, create_graph, inputs, accumulate)
+    p = _Pass(roots, seeds, create_graph, inputs, accumulate)
     check_anomaly = state.anomaly  # read once: off, it costs one local test per node
     plain = inputs is None
     prev_enabled = state.enabled  # (a `with set_grad_enabled` costs a microsecond per call)
@@ -225,7 +224,10 @@ def _accumulate(t, g, handed, create):
         g = g.data
     elif type(g) is not np.ndarray:
         g = np.asarray(g)
-    if t._grad is None:
+    old = t._grad
+    if old is not None and old._requires_grad:  # a differentiable .grad: sum out of place
+        t._grad = make(old.data + g)
+    elif old is None:
         if g.base is not None or id(g) in handed or not g.flags.writeable:
             g = g.copy()
         handed.add(id(g))
