@@ -664,6 +664,53 @@ def test_text_is_set_so_that_wider_fonts_do_not_clip_it(tmp_path):
     assert "Liberation Sans" in svg and "Liberation Mono" in svg and "Courier New" in svg
 
 
+# --------------------------------------------------------------------------- the interactive page
+def _page_data(page) -> dict:
+    import json
+
+    text = re.search(r'<script type="application/json" id="graph-data">(.*?)</script>', page.html, re.S).group(1)
+    return json.loads(text)
+
+
+def test_interactive_page_is_one_offline_file_with_values_gradients_and_backward_steps(tmp_path):
+    loss = mul_add_tanh_chain(10)
+    with viz.record_grads():
+        loss.backward()
+    page = viz.interactive(loss, max_nodes=30)
+    html = page.html
+    assert html.startswith("<!DOCTYPE html>") and "<svg" in html and "<script>" in html
+    assert not re.search(r"(src|href)=|https?://(?!www\.w3\.org)", html)  # nothing loaded from anywhere
+    views = _page_data(page)["views"]
+    main = views[0]
+    x = next(n for n in main["nodes"].values() if n["label"].startswith("x\n"))
+    assert x["kind"] == "leaf tensor" and x["type"] == "float64[4]" and x["grad"].startswith("grad [")
+    fold = next(n for n in main["nodes"].values() if n["kind"] == "folded ops")
+    assert fold["label"].startswith("× 8: mul → add → tanh")
+    assert views[fold["expand"]]["title"] == "× 8: mul → add → tanh"
+    # backward replayed in the engine's order: the sum first, x's AccumulateGrad last
+    steps = main["steps"]
+    assert steps[0][2].startswith("SumBackward: grad") and steps[-1][2].startswith("AccumulateGrad x: grad")
+    assert [s[0] for s in steps] == sorted(s[0] for s in steps)
+    assert re.match(r"<autograd.viz interactive page: \d+ nodes, 1 expandable, \d+ backward steps", repr(page))
+    frame = page._repr_html_()  # Jupyter: an iframe, so the script runs in every front end
+    assert frame.startswith("<iframe") and "srcdoc=" in frame and "&lt;script&gt;" in frame
+    out = viz.render(loss, tmp_path / "pages" / "graph.html", max_nodes=30)
+    assert out.read_text() == html
+    with pytest.raises(TypeError, match="made from Tensors"):
+        viz.render(viz.draw(loss), tmp_path / "g.html")
+
+
+def test_interactive_page_without_recorded_backward_says_how_to_get_it():
+    y = autograd.tensor([1.0, 2.0], requires_grad=True).exp().sum()
+    page = viz.interactive(y)
+    assert _page_data(page)["views"][0]["steps"] == []
+    assert "record_grads() to replay it" in page.html
+    x = autograd.tensor(np.arange(10.0), requires_grad=True)
+    (vh,) = [n["vh"] for n in _page_data(viz.interactive(x * 1.0))["views"][0]["nodes"].values()
+             if n["kind"] == "leaf tensor"]
+    assert vh == [0.0, 9.0, [1, 1, 0, 1, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1, 1]]  # the values in 16 bins
+
+
 # --------------------------------------------------------------------------- errors
 def test_errors_name_the_problem():
     y = autograd.tensor(1.0, requires_grad=True).exp()

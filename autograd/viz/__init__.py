@@ -16,6 +16,7 @@ True
 
 from __future__ import annotations
 
+import html
 import os
 from pathlib import Path
 
@@ -24,10 +25,12 @@ from ..tensor import Tensor, method
 from . import dot as _dot
 from . import graph as _graph
 from . import record
+from . import render as _render
 from .record import record_grads
 from .render import RendererNotFound, find_renderer, pipe
 
-__all__ = ["draw", "render", "record_grads", "record", "find_renderer", "RendererNotFound", "pipe"]
+__all__ = ["draw", "render", "interactive", "Page", "record_grads", "record", "find_renderer", "RendererNotFound",
+           "pipe"]
 
 _drawing_class = None
 
@@ -104,6 +107,20 @@ def draw(*roots: Tensor, params=None, show_values: bool = True, show_grads: bool
     >>> [line.strip() for line in src.splitlines() if "->" in line]
     ['n0 -> n1', 'n0 -> n1', 'n1 -> n2', 'n2 -> n3', 'n3 -> n4']
     """
+    flat = _check_roots(roots, {"kind": kind, "rankdir": rankdir, "max_nodes": max_nodes})
+    Drawing = _Drawing()
+    pic = _Picture(flat, params, show_values, show_grads, kind, rankdir, collapse, max_nodes, legend)
+    d = Drawing(body=pic.body, format="svg")
+    g = pic.graph
+    d.stats = {
+        "kind": kind, "nodes": len(g.vertices), "edges": len(g.edges), "folded": g.folded, "cut": g.cut,
+        "folds": sum(1 for v in g.vertices if v.kind == "fold"),
+    }
+    return d
+
+
+def _check_roots(roots, opts: dict) -> list:
+    """The roots as a flat list of Tensors, and draw's options checked."""
     if not roots:
         raise ValueError("draw: give at least one Tensor to draw")
     flat = []
@@ -115,6 +132,7 @@ def draw(*roots: Tensor, params=None, show_values: bool = True, show_grads: bool
     for r in flat:
         if not isinstance(r, Tensor):
             raise TypeError(f"draw: expected Tensors to draw; got {type(r).__name__}")
+    kind, rankdir, max_nodes = opts.get("kind", "forward"), opts.get("rankdir"), opts.get("max_nodes", 100)
     if kind not in ("forward", "backward"):
         raise ValueError(f"draw: kind must be 'forward' or 'backward'; got {kind!r}")
     if rankdir not in (None, "LR", "RL", "TB", "BT"):
@@ -124,38 +142,136 @@ def draw(*roots: Tensor, params=None, show_values: bool = True, show_grads: bool
         raise ValueError(f"draw: max_nodes must be at least 2 or None; got {max_nodes}")
     if kind == "backward" and not any(r.requires_grad for r in flat):
         raise ValueError("draw: kind='backward' needs an output that requires grad; none of the roots does")
-    Drawing = _Drawing()
+    return flat
 
-    order = _graph.topo_order(flat)
-    g = (_graph.build_forward if kind == "forward" else _graph.build_backward)(flat, order)
-    modules, explicit, derived = _graph.module_info(g, params)
-    names = dict(derived)
-    names.update({id(t): t.name for t in order if isinstance(t, Tensor) and t.name})
-    names.update(explicit)
-    if collapse is not None:
-        g = _graph.collapse_modules(g, collapse)
-    total = len(g.vertices)
-    if max_nodes is not None:
-        g = _graph.summarise(g, max_nodes)
 
-    lab = _dot.Labeller(names, show_values, show_grads, set(g.roots), modules)
-    notes = []
-    if g.folded or g.cut:
-        parts = []
-        if g.folded:
-            parts.append(f"{g.folded:,} ops folded")
-        if g.cut:
-            parts.append(f"{g.cut:,} nodes farthest from the output not drawn")
-        notes.append(f"summarised ({total:,} nodes > max_nodes={max_nodes:,}): " + "; ".join(parts)
-                     + ". Pass max_nodes=None to draw everything.")
-    grads_known = any(isinstance(t, Tensor) and t.grad is not None for t in order)
-    body = _dot.emit(g, lab, rankdir, legend, notes, grads_known)
-    d = Drawing(body=body, format="svg")
-    d.stats = {
-        "kind": kind, "nodes": len(g.vertices), "edges": len(g.edges), "folded": g.folded, "cut": g.cut,
-        "folds": sum(1 for v in g.vertices if v.kind == "fold"),
-    }
-    return d
+class _Picture:
+    """A drawing before it is DOT text only: the picture's graph, its labeller, the DOT body,
+    and what is needed to draw what a folded vertex hides (for the interactive page)."""
+
+    def __init__(self, flat, params, show_values, show_grads, kind, rankdir, collapse, max_nodes, legend):
+        if kind == "forward":
+            seq = _graph.topo_order(flat, inputs=True)  # with the inputs that need no gradient
+            order = [u for u in seq if type(u) is not tuple]
+            g = _graph.build_forward(flat, order, seq)
+        else:
+            order = _graph.topo_order(flat)
+            g = _graph.build_backward(flat, order)
+        modules, explicit, derived = _graph.module_info(g, params)
+        names = dict(derived)
+        names.update({id(t): t.name for t in order if isinstance(t, Tensor) and t.name})
+        names.update(explicit)
+        if collapse is not None:
+            g = _graph.collapse_modules(g, collapse)
+        total = len(g.vertices)
+        if max_nodes is not None:
+            g = _graph.summarise(g, max_nodes)
+        self.names, self.modules, self.max_nodes = names, modules, max_nodes
+        self.show = (show_values, show_grads)
+        self.graph = g
+        self.lab = _dot.Labeller(names, show_values, show_grads, set(g.roots), modules)
+        notes = []
+        if g.folded or g.cut:
+            parts = []
+            if g.folded:
+                parts.append(f"{g.folded:,} ops folded")
+            if g.cut:
+                parts.append(f"{g.cut:,} nodes farthest from the output not drawn")
+            notes.append(f"summarised ({total:,} nodes > max_nodes={max_nodes:,}): " + "; ".join(parts)
+                         + ". Pass max_nodes=None to draw everything.")
+        grads_known = any(isinstance(t, Tensor) and t.grad is not None for t in order)
+        self.body = _dot.emit(g, self.lab, rankdir, legend, notes, grads_known)
+
+    def inside(self, v) -> _Picture:
+        """The picture of what the fold or module box `v` hides (summarised the same way)."""
+        sub = object.__new__(_Picture)
+        sub.names, sub.modules, sub.max_nodes, sub.show = self.names, self.modules, self.max_nodes, self.show
+        g = _graph.expand(v, self.graph.kind, self.max_nodes)
+        if self.max_nodes is not None:
+            g = _graph.summarise(g, self.max_nodes)
+        sub.graph = g
+        sub.lab = _dot.Labeller(self.names, *self.show, set(g.roots), self.modules)
+        sub.body = _dot.emit(g, sub.lab, None, False, [])
+        return sub
+
+
+class Page:
+    """An interactive page of a graph (`interactive`): one self-contained HTML file.
+
+    `html` is its text, `save(path)` writes it, and Jupyter shows it inline (in an iframe,
+    so that its script runs in every notebook front end).
+    """
+
+    def __init__(self, html_text: str, stats: dict):
+        self.html = html_text
+        self.stats = stats
+
+    def save(self, path: str | os.PathLike) -> Path:
+        path = Path(path)
+        if str(path) and not path.parent.is_dir():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        return atomic_write(path, self.html.encode("utf-8"))
+
+    def _repr_html_(self) -> str:
+        return ('<iframe style="width:100%;height:640px;border:1px solid #ccc" '
+                f'srcdoc="{html.escape(self.html, quote=True)}"></iframe>')
+
+    def __repr__(self) -> str:
+        s = self.stats
+        return (f"<autograd.viz interactive page: {s['nodes']:,} nodes, {s['views'] - 1} expandable, "
+                f"{s['steps']:,} backward steps; .save(path) writes it>")
+
+
+def interactive(*roots: Tensor, timeout: float = 60.0, **draw_kwargs) -> Page:
+    """The graph as an interactive page: pan and zoom, click a node for its op, shape, dtype,
+    values and gradient (with histograms), expand folded groups, and replay backward step by
+    step in the order the engine ran it (recorded by `record_grads`). Takes `draw`'s options.
+
+    >>> import autograd
+    >>> from autograd import viz
+    >>> x = autograd.tensor([1.0, 2.0], requires_grad=True, name="x")
+    >>> with viz.record_grads():
+    ...     (x * x).sum().backward()
+    >>> page = viz.interactive(x * 1.0)
+    >>> "<script" in page.html and "https://" not in page.html
+    True
+    """
+    flat = _check_roots(roots, draw_kwargs)
+    kw = {"params": None, "show_values": True, "show_grads": True, "kind": "forward", "rankdir": None,
+          "collapse": None, "max_nodes": 100, "legend": True}
+    kw.update(draw_kwargs)
+    pic = _Picture(flat, **kw)
+    views = [_view(pic, "the whole graph", timeout)]
+    for i, v in enumerate(pic.graph.vertices):  # what each fold or module box holds, one level down
+        if v.kind in ("fold", "box") and v.members:
+            pic.infos[f"n{i}"]["expand"] = len(views)
+            title = pic.infos[f"n{i}"]["label"].split("\n")[0]
+            views.append(_view(pic.inside(v), title, timeout))
+    views[0]["nodes"] = pic.infos
+    names = [pic.names.get(id(r)) or r.name for r in flat]
+    title = "autograd graph" + (": " + ", ".join(n for n in names if n) if any(names) else "")
+    stats = {"nodes": len(pic.graph.vertices), "views": len(views), "steps": len(views[0]["steps"])}
+    return Page(_render.page(views, title), stats)
+
+
+def _view(pic: _Picture, title: str, timeout: float) -> dict:
+    """One drawing of the page: its SVG, what each node shows when clicked, and the backward
+    steps (engine order) with the drawn nodes each lights up."""
+    svg = pipe("digraph {\n" + "".join(pic.body) + "}\n", "svg", timeout=timeout).decode("utf-8")
+    svg = svg[svg.index("<svg"):]
+    roots = set(pic.graph.roots)
+    infos = {}
+    at: dict[int, list] = {}
+    for i, v in enumerate(pic.graph.vertices):
+        info = infos[f"n{i}"] = pic.lab.info(v, i in roots)
+        for s, who in zip(info.get("steps", ()), info.get("ran", ())):
+            at.setdefault(s, [who, info.get("grad")]).append(f"n{i}")
+    steps = []
+    for s in sorted(at):
+        who, grad, *ids = at[s]
+        steps.append([s, ids, who + (": " + grad if grad else "")])
+    pic.infos = infos
+    return {"svg": svg, "nodes": infos, "steps": steps, "title": title}
 
 
 def render(root, path: str | os.PathLike, format: str | None = None, timeout: float = 60.0,
@@ -174,6 +290,11 @@ def render(root, path: str | os.PathLike, format: str | None = None, timeout: fl
     path = Path(path)
     if format is None:
         format = path.suffix[1:].lower() or "svg"
+    if format.lower() in ("html", "htm"):
+        if hasattr(root, "source") and not isinstance(root, Tensor):
+            raise TypeError("render: an .html page is made from Tensors (it needs the graph, not a Digraph)")
+        roots = root if isinstance(root, (list, tuple)) else (root,)
+        return interactive(*roots, timeout=timeout, **draw_kwargs).save(path)
     if hasattr(root, "source") and not isinstance(root, Tensor):
         if draw_kwargs:
             raise TypeError(f"render: drawing options {sorted(draw_kwargs)} need Tensors, not a Digraph")

@@ -12,8 +12,9 @@ import textwrap
 
 import numpy as np
 
-from ..node import Node
+from ..node import Meta, Node
 from ..ops.registry import attr_text
+from ..tensor import Tensor
 from . import record
 from .graph import TENSORS, Graph, Vertex, key_path, parent_path, shape_text, slot_kinds
 
@@ -148,6 +149,56 @@ def module_title(key: str, m) -> str:
     return f"{path}: {summary}" if path else summary
 
 
+KIND_TEXT = {
+    "leaf": "leaf tensor", "value": "output of an op", "input": "input that needs no gradient",
+    "op": "op", "grad_fn": "backward of an op", "accumulate": "AccumulateGrad (sums into .grad)",
+    "box": "module (collapsed)", "fold": "folded ops", "more": "not drawn",
+}
+
+
+def engine_objects(v: Vertex) -> list:
+    """The engine's vertices (Nodes, leaf Tensors) a drawn vertex stands for."""
+    out = []
+    stack = [v]
+    while stack:
+        u = stack.pop()
+        kind = u.kind
+        if kind in ("leaf", "accumulate", "value", "op", "grad_fn"):
+            out.append(u.obj)
+        elif kind == "fold" and not any(m.kind == "fold" or m.kind == "box" for m in u.members):
+            out.extend(u.obj)  # its nodes
+            out.extend(m.obj for m in u.members if m.kind == "leaf")
+        elif kind in ("fold", "box"):
+            stack.extend(u.members)
+    return out
+
+
+def backward_steps(v: Vertex) -> dict:
+    """{place in the engine's order: what ran then (MulBackward, AccumulateGrad x)} for the
+    first and last gradient the vertex's engine vertices got in the last recorded backward."""
+    first = last = None
+    for o in engine_objects(v):
+        s = record.step(o)
+        if s is not None:
+            if first is None or s[0] < first[0]:
+                first = (s[0], o)
+            if last is None or s[0] > last[0]:
+                last = (s[0], o)
+    out = {}
+    for s, o in (first, last) if first is not None else ():
+        out[s] = backward_name(o) if isinstance(o, Node) else "AccumulateGrad" + (f" {o.name}" if o.name else "")
+    return out
+
+
+def _grad_hist(x):
+    """Histogram of the gradient `grad_summary(x)` describes."""
+    t = x.retain() if isinstance(x, Node) and x.retain is not None else (x if isinstance(x, Tensor) else None)
+    if t is not None and t.grad is not None:
+        return record.histogram(t.grad)
+    s = record.step(x)
+    return s[1] if s is not None else None
+
+
 class Labeller:
     """Label text and style for each vertex; tracks which legend categories appear."""
 
@@ -257,6 +308,43 @@ class Labeller:
         if kind == "fold":
             return self.fold(v), self._style("fold", False)
         return f"… {v.obj:,} more nodes not drawn", 'style="dashed" ' + self._style("more", False)
+
+    def info(self, v: Vertex, is_root: bool) -> dict:
+        """What the interactive page shows of a vertex when it is clicked: its label, what it
+        is, shape and dtype, value and gradient (text and histogram), and when it got its
+        gradient in backward (`steps`: places in the engine's order, from record_grads)."""
+        kind, obj = v.kind, v.obj
+        text, _ = self.label(v, is_root)
+        d = {"label": text, "kind": KIND_TEXT[kind] if not is_root else "output"}
+        value = grad_of = None
+        if kind in TENSORS:
+            value = obj.data if kind == "leaf" else (v.value if kind == "value" else obj)
+            grad_of = obj if kind != "input" else None
+        elif kind in ("op", "grad_fn"):
+            d["op"] = op_title(obj) if kind == "op" else backward_name(obj)
+            grad_of = obj
+        elif kind == "accumulate":
+            grad_of = obj
+        if isinstance(obj, (np.ndarray, Meta, Tensor)) or kind in ("value", "op", "grad_fn"):
+            d["type"] = type_text(obj)
+        if isinstance(value, np.ndarray):
+            d["value"], d["vh"] = data_line(value)[0], record.histogram(value)
+        elif isinstance(value, record.Kept):
+            d["value"], d["vh"] = value.text, value.hist
+        elif kind in TENSORS:
+            d["value"] = "value not kept"
+        if grad_of is not None:
+            summary = grad_summary(grad_of)
+            if summary is not None:
+                d["grad"] = grad_line(summary)[0]
+                d["gh"] = _grad_hist(grad_of)
+        steps = backward_steps(v)
+        if steps:
+            d["steps"] = sorted(steps)
+            d["ran"] = [steps[s] for s in d["steps"]]
+        if kind in ("fold", "box") and v.members:
+            d["expand"] = True
+        return d
 
     def box(self, v: Vertex) -> tuple[str, str]:
         lines = [module_title(v.obj, self.modules.get(v.obj))]

@@ -36,7 +36,7 @@ class Vertex:
     for "op", the node's arguments as drawn (live `args` or the record_grads snapshot's).
     """
 
-    __slots__ = ("kind", "obj", "out", "scope", "members", "cluster", "value", "name")
+    __slots__ = ("kind", "obj", "out", "scope", "members", "cluster", "value", "name", "inner")
 
     def __init__(self, kind, obj, out=None, scope=None):
         self.kind = kind
@@ -47,6 +47,7 @@ class Vertex:
         self.cluster = None  # key of the module cluster it is drawn in (set by module_info)
         self.value = None
         self.name = None  # a name known from the graph itself (a saved input's tensor name)
+        self.inner: list = []  # for a merged vertex: the edges between its members (by position)
 
     def shape(self):
         """The shape of a tensor box, or None when not known."""
@@ -90,26 +91,33 @@ def topo_order(roots, inputs: bool = False) -> list:
         if id(u) in seen:
             continue
         seen.add(id(u))
-        stack = [(u, _slots(u))]
+        if not isinstance(u, Node):
+            order.append(u)
+            continue
+        stack, pos = [u], [0]  # the path being walked, and how far into each one's edges
         while stack:
-            u, it = stack[-1]
-            for i in it:
-                e = u.edges[i]
+            u = stack[-1]
+            edges = u.edges
+            i, n = pos[-1], len(edges)
+            while i < n:
+                e = edges[i]
+                i += 1
                 if e is None:
                     if inputs:
-                        order.append((u, i))
+                        order.append((u, i - 1))
                 elif id(e) not in seen:
                     seen.add(id(e))
-                    stack.append((e, _slots(e)))
-                    break
+                    if isinstance(e, Node):
+                        pos[-1] = i
+                        stack.append(e)
+                        pos.append(0)
+                        break
+                    order.append(e)  # a leaf: done at once
             else:
                 stack.pop()
+                pos.pop()
                 order.append(u)
     return order
-
-
-def _slots(u):
-    return iter(range(len(u.edges))) if isinstance(u, Node) else iter(())
 
 
 # --------------------------------------------------------------------------- what a node kept
@@ -146,7 +154,7 @@ def slot_kinds(node: Node, args) -> tuple:
     """Per input of `node`: "edge" (it needs a gradient: an arrow from its producer),
     "tensor" (an input that needs none, drawn as a grey box), "const" (a number, drawn in the
     op's label), or "unknown" (freed by backward: nothing tells which of the two it was)."""
-    saved = {rec[0] for rec in node.vers or ()}
+    saved = {rec[0] for rec in node.vers or ()} if args is None else ()
     kinds = []
     for i, e in enumerate(node.edges):
         if e is not None:
@@ -174,14 +182,18 @@ def _output_values(order) -> tuple[dict, dict]:
         if out is not None:
             values.setdefault(id(u), out)
         args = node_args(u)
+        if args is None:
+            continue
         plan = u.op.plan(u.needs) if u.vers is not None else None
+        named = u.vers is not None and len(u.vers) and len(u.vers[0]) > 3  # records with names
         for i, e in enumerate(u.edges):
             if not isinstance(e, Node):
                 continue
-            name = _saved_name(u, i)
-            if name:
-                names.setdefault(id(e), name)
-            if args is None or (plan is not None and not plan[i]):
+            if named:
+                name = _saved_name(u, i)
+                if name:
+                    names.setdefault(id(e), name)
+            if plan is not None and not plan[i]:
                 continue
             a = args[i]
             if (isinstance(a, np.ndarray) and _fresh(u, i)) or isinstance(a, record.Kept):
@@ -190,7 +202,7 @@ def _output_values(order) -> tuple[dict, dict]:
 
 
 # --------------------------------------------------------------------------- building
-def build_forward(roots, order) -> Graph:
+def build_forward(roots, order, seq=None) -> Graph:
     """Tensor boxes and op vertices, edges in the direction data flows.
 
     A leaf is one box; a node is an op vertex and a box for its output, which shows the
@@ -209,7 +221,7 @@ def build_forward(roots, order) -> Graph:
     inputs: dict[int, int] = {}  # id(array or Kept) -> its grey box
     slots: dict[int, tuple] = {}  # id(node) -> (its args as drawn, slot_kinds)
     boxes: dict[tuple, int] = {}  # (id(node), i) -> the grey box of that input
-    for u in topo_order(roots, inputs=True):
+    for u in seq if seq is not None else topo_order(roots, inputs=True):
         if isinstance(u, tuple):  # an input that needs no gradient, in its place (ids follow data flow)
             u, i = u
             k = id(u)
@@ -404,8 +416,17 @@ def contract(graph: Graph, group: list, make_vertex, label_shapes: bool = False)
         else:
             first[key] = index[i] = new.add(make_vertex(key, members[key]))
     seen = set()
+    pos = [0] * len(old)  # old index -> its place among its group's members
+    count: dict = {}
+    for i, key in enumerate(group):
+        if key is not None:
+            pos[i] = count.get(key, 0)
+            count[key] = pos[i] + 1
     for a, b, label in graph.edges:
         na, nb = index[a], index[b]
+        if na == nb and group[a] is not None:  # inside a merged vertex: kept to expand it later
+            new.vertices[na].inner.append((pos[a], pos[b]))
+            continue
         if na == nb or (na, nb) in seen:
             continue
         seen.add((na, nb))
@@ -415,6 +436,47 @@ def contract(graph: Graph, group: list, make_vertex, label_shapes: bool = False)
         new.edges.append((na, nb, label))
     new.roots = list(dict.fromkeys(index[r] for r in graph.roots))
     return new
+
+
+def expand(v: Vertex, kind: str, keep: int | None = None) -> Graph:
+    """The graph folded into a merged vertex (a fold or a module box): its members and the
+    edges between them; its outputs (members nothing inside reads) are the roots.
+
+    With `keep`, a vertex of many more members shows only about `keep` of them, the first and
+    the last ones, whole repetitions for a repeated sequence, and folds the middle again: cheap
+    however big the fold is (expanding it again shows more)."""
+    members, inner = v.members, v.inner
+    n = len(members)
+    if keep is None or n <= 4 * keep:
+        g = Graph(kind)
+        g.vertices = list(members)
+        g.edges = [(a, b, None) for a, b in inner]
+    else:
+        head = tail = keep // 2
+        if v.value is not None:  # a repeated sequence: an op and its output per step
+            rep = 2 * len(v.value[1])
+            head = tail = max(1, keep // 2 // rep) * rep
+            tail -= 1  # (the fold's last output is drawn outside it)
+        middle = members[head:n - tail]
+        fold = Vertex("fold", [m.obj for m in middle if m.kind in ("op", "grad_fn")])
+        fold.members = middle
+        fold.cluster = v.cluster
+        if v.value is not None:
+            fold.value = (v.value[0] - 2 * (head // rep), v.value[1])
+        g = Graph(kind)
+        g.vertices = list(members[:head]) + [fold] + list(members[n - tail:])
+        where = lambda i: i if i < head else (head if i < n - tail else i - (n - tail) + head + 1)  # noqa: E731
+        seen = set()
+        for a, b in inner:
+            e = (where(a), where(b))
+            if e[0] != e[1] and e not in seen:
+                seen.add(e)
+                g.edges.append((e[0], e[1], None))
+        g.folded = len(fold.obj)
+    read = {a for a, _, _ in g.edges}
+    sinks = [i for i, m in enumerate(g.vertices) if i not in read and m.kind not in ("leaf", "input")]
+    g.roots = [i for i in sinks if g.vertices[i].kind in TENSORS] or sinks
+    return g
 
 
 def shape_text(shape) -> str:

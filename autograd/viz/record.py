@@ -27,14 +27,28 @@ from ..tensor import Tensor
 SMALL = 4  # arrays up to this size are shown value by value
 
 
+class _Ref(weakref.ref):
+    __slots__ = ("key",)
+
+
 class WeakTable:
     """obj -> value by identity; an entry goes when its object does. (Not a
     WeakKeyDictionary: Tensors compare elementwise, so they can't be dictionary keys.)"""
 
-    __slots__ = ("_d", "__weakref__")
+    __slots__ = ("_d", "_gone", "__weakref__")
 
     def __init__(self):
-        self._d: dict[int, tuple] = {}
+        self._d: dict[int, list] = {}
+        table = weakref.ref(self)
+
+        def gone(r):  # one callback for all entries: the ref carries its key
+            t = table()
+            if t is not None:
+                e = t._d.get(r.key)
+                if e is not None and e[0] is r:
+                    del t._d[r.key]
+
+        self._gone = gone
 
     def get(self, obj):
         e = self._d.get(id(obj))
@@ -42,14 +56,13 @@ class WeakTable:
 
     def set(self, obj, value) -> None:
         k = id(obj)
-        table = weakref.ref(self)
-
-        def gone(r, k=k):
-            t = table()
-            if t is not None and t._d.get(k, (None,))[0] is r:
-                del t._d[k]
-
-        self._d[k] = (weakref.ref(obj, gone), value)
+        e = self._d.get(k)
+        if e is not None and e[0]() is obj:
+            e[1] = value
+            return
+        r = _Ref(obj, self._gone)
+        r.key = k
+        self._d[k] = [r, value]
 
     def alive(self) -> list:
         return [o for o in (e[0]() for e in list(self._d.values())) if o is not None]
@@ -58,7 +71,9 @@ class WeakTable:
         return len(self._d)
 
 
-_grads = WeakTable()  # vertex (Node or leaf Tensor) -> summary of the gradient it received
+# vertex (Node or leaf Tensor) -> (summary of the gradient it received, its place in the
+# engine's order in the last backward, the gradient's histogram)
+_grads = WeakTable()
 _saved = WeakTable()  # Node -> Snapshot of what it saved, taken before backward frees it
 
 
@@ -97,6 +112,25 @@ def value_summary(a: np.ndarray) -> tuple[str, bool]:
     return "data " + bad_text(int(np.isnan(a).sum()), int(np.isinf(a).sum())), True
 
 
+BINS = 16  # histogram bins (the interactive page draws them)
+
+
+def histogram(a):
+    """`(lo, hi, counts)` of an array's finite values in BINS bins, or None (no numbers, or
+    at most SMALL of them: those are shown one by one)."""
+    a = a.data if isinstance(a, Tensor) else a
+    if not isinstance(a, np.ndarray) or a.size <= SMALL or a.dtype.kind not in "fiub":
+        return None
+    if a.dtype.kind == "f":
+        a = a[np.isfinite(a)]
+        if a.size == 0:
+            return None
+    lo, hi = float(a.min()), float(a.max())
+    if lo == hi:
+        return lo, hi, [int(a.size)]
+    return lo, hi, np.histogram(a, bins=BINS, range=(lo, hi))[0].tolist()
+
+
 def summarise(a) -> tuple:
     """`(values, norm, n_nan, n_inf)` of a gradient: values is a tuple for arrays of at most SMALL elements."""
     a = a.data if isinstance(a, Tensor) else a
@@ -116,13 +150,14 @@ def summarise(a) -> tuple:
 
 
 class Kept(Meta):
-    """What `record_grads` keeps of a saved array: shape, dtype and `value_summary`."""
+    """What `record_grads` keeps of a saved array: shape, dtype, `value_summary`, histogram."""
 
-    __slots__ = ("text", "bad")
+    __slots__ = ("text", "bad", "hist")
 
     def __init__(self, a: np.ndarray):
         super().__init__(a.shape, a.dtype)
         self.text, self.bad = value_summary(a)
+        self.hist = histogram(a)
 
 
 class Snapshot:
@@ -156,7 +191,18 @@ def recorded(t):
     `record_grads`, or None. A non-leaf Tensor's gradient is its node's."""
     if isinstance(t, Tensor) and t._node is not None:
         t = t._node
-    return _grads.get(t)
+    e = _grads.get(t)
+    return e[0] if e is not None else None
+
+
+def step(t):
+    """`(place, histogram)`: when `t` (a Tensor or a Node) got its gradient in the last
+    backward inside `record_grads` (0 first, in the engine's order), and that gradient's
+    histogram; or None."""
+    if isinstance(t, Tensor) and t._node is not None:
+        t = t._node
+    e = _grads.get(t)
+    return e[1:] if e is not None else None
 
 
 def snapshot(node: Node):
@@ -183,6 +229,7 @@ class record_grads:
         self._key = object()  # our hook's key in each vertex's `_hooks` dict
         self._hooked = WeakTable()  # the vertices carrying our hook, to unhook at exit
         self._prev = None
+        self.count = 0  # gradients received in the current backward, in the engine's order
 
     def __enter__(self):
         self._prev = state.on_backward
@@ -206,6 +253,7 @@ class record_grads:
         if self._prev is not None:
             self._prev(roots)
         key = self._key
+        self.count = 0
         stack = [t._node if t._node is not None else t for t in roots if isinstance(t, Tensor)]
         seen = {id(v) for v in stack}
         kept: dict = {}
@@ -215,7 +263,7 @@ class record_grads:
             if hooks is None or key not in hooks:  # hooked once per context, however many backwards
                 if hooks is None:
                     v._hooks = hooks = {}
-                hooks[key] = _hook_for(v)
+                hooks[key] = _hook_for(v, self)
                 self._hooked.set(v, True)
             if not isinstance(v, Node):
                 continue
@@ -227,12 +275,13 @@ class record_grads:
                     stack.append(e)
 
 
-def _hook_for(v):
+def _hook_for(v, ctx: record_grads):
     ref = weakref.ref(v)  # the hook lives in v._hooks: a strong reference would be a cycle
 
     def keep_summary(g):
         owner = ref()
         if owner is not None:
-            _grads.set(owner, summarise(g))
+            _grads.set(owner, (summarise(g), ctx.count, histogram(g)))
+            ctx.count += 1
 
     return keep_summary
