@@ -730,7 +730,7 @@ def test_errors_name_the_problem():
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def test_docs_picture_is_up_to_date_and_readme_shows_the_scripts_lines(tmp_path, monkeypatch):
+def test_docs_pictures_are_up_to_date_and_readme_shows_the_scripts_lines(tmp_path, monkeypatch):
     import runpy
 
     monkeypatch.setenv("PATH", _no_dot_path(tmp_path))  # graphviz-pure: byte-identical output
@@ -742,6 +742,20 @@ def test_docs_picture_is_up_to_date_and_readme_shows_the_scripts_lines(tmp_path,
         assert text in svg
     with open(os.path.join(ROOT, "docs", "graph.svg"), encoding="utf-8") as f:
         assert f.read() == svg, "docs/graph.svg is stale: run python scripts/make_docs_graph.py"
+    ns["examples"].__globals__["DOCS"] = tmp_path
+    for fresh in ns["examples"]():
+        with open(os.path.join(ROOT, "docs", fresh.name), encoding="utf-8") as f:
+            assert f.read() == fresh.read_text(), f"docs/{fresh.name} is stale: run python scripts/make_docs_graph.py"
+    # the interactive page of the same graph, and the screenshot of it the README shows
+    ns["page"].__globals__["PAGE"] = tmp_path / "graph.html"
+    html = ns["page"]().read_text(encoding="utf-8")
+    with open(os.path.join(ROOT, "docs", "graph.html"), encoding="utf-8") as f:
+        assert f.read() == html, "docs/graph.html is stale: run python scripts/make_docs_graph.py"
+    with open(os.path.join(ROOT, "docs", "interactive.png"), "rb") as f:
+        shot = f.read()
+    assert shot[:8] == b"\x89PNG\r\n\x1a\n"
+    assert ns["png_text"](shot, ns["HASH_KEY"]) == ns["page_hash"](html), (
+        "docs/interactive.png shows another page: run python scripts/make_docs_graph.py (needs Chromium)")
     with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
         readme = f.read()
     section = readme[readme.index("## Seeing the graph"):]

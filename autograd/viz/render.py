@@ -130,7 +130,7 @@ main{flex:1;display:flex;min-height:0}
 #panel .hist{margin:4px 0 10px}
 g.node{cursor:pointer}
 g.node.selected>path,g.node.selected>ellipse,g.node.selected>polygon{stroke:#1565c0;stroke-width:3px}
-svg.replaying g.node.has-step:not(.lit){opacity:.3}
+svg.replaying g.node.has-step:not(.lit):not(.selected){opacity:.3}
 g.node.lit>path,g.node.lit>ellipse,g.node.lit>polygon{stroke:#e67e22;stroke-width:2.5px}
 g.node.current>path,g.node.current>ellipse,g.node.current>polygon{stroke:#c0392b;stroke-width:5px}
 """
@@ -304,6 +304,10 @@ $("fit").onclick = () => { vb = home.slice(); setViewBox(); };
 $("back").onclick = back;
 window.graphPage = { select, setStep, open, back, get step() { return at; }, get steps() { return steps; } };
 open(0);
+// A link may say where to start: page.html#step=5&select=n3
+const want = new URLSearchParams(location.hash.slice(1));
+if (want.has("step")) setStep(Number(want.get("step")));
+if (want.has("select")) select(want.get("select"));
 })();
 """
 
