@@ -597,6 +597,23 @@ def test_a_20_layer_mlp_folds_its_repeated_layers_and_fits_a_page():
     assert _stretch(w, h) <= 3.0 and max(w, h) <= 2000, (w, h)
 
 
+def test_repeated_calls_of_one_module_fold_and_its_parameters_are_drawn_once():
+    autograd.manual_seed(0)
+    cell = nn.Linear(8, 8)  # one module called in a loop, as an RNN's cell
+    h = autograd.tensor(np.ones((2, 8), np.float32))
+    for _ in range(40):
+        h = cell(h).tanh()
+    loss = h.sum()
+    loss.backward()
+    src = viz.draw(loss, params={"cell.weight": cell.weight, "cell.bias": cell.bias}).source
+    assert "× 38: linear → tanh\\n(76 ops folded)" in src
+    labels = _labels(src)
+    assert sum(lb.startswith("cell.weight\\n") for lb in labels) == 1
+    w_id = re.search(r'\tn(\d+) \[label="cell.weight', src).group(1)
+    fold_id = re.search(r'\tn(\d+) \[label="× 38', src).group(1)
+    assert f"\tn{w_id} -> n{fold_id}" in src  # the shared weight feeds the folded steps too
+
+
 def test_layout_direction_follows_the_graphs_shape():
     _, _, y = small_graph()
     assert "rankdir=LR" in viz.draw(y).source  # small: left to right, as it fits a screen
