@@ -1,8 +1,10 @@
 """Drawing the graph: values, gradients, names and modules, readable at any size.
 
 `draw` returns a `graphviz.Digraph` (Jupyter shows it inline, `.source` is the DOT text);
-`render` writes a picture file. Rendering uses a system `dot` when there is one and the
-`graphviz-pure` program from pip otherwise.
+`render` writes a picture file, or with an .html name the page `interactive` makes: pan,
+zoom, click a node for its values and gradient, expand folded groups, replay backward step by
+step. Rendering uses a system `dot` when there is one and the `graphviz-pure` program from
+pip otherwise.
 
 >>> import autograd
 >>> from autograd import viz
