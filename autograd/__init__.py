@@ -23,7 +23,7 @@ from . import operations
 from .operations import (
     absolute as abs, argmax, argmin, astype, broadcast_to, clip, clone, concatenate, cos, erf, exp,
     expand_dims, flatten, gelu, leaky_relu, log, log_softmax, logsumexp, matmul, mean, maximum,
-    minimum, power as pow, reduce_max as max, reduce_min as min, reduce_sum as sum, relu, reshape,
+    minimum, norm, power as pow, reduce_max as max, reduce_min as min, reduce_sum as sum, relu, reshape,
     sigmoid, sin, softmax, softplus, sqrt, squeeze, stack, std, swapaxes, tanh, transpose, var,
     where,
 )
@@ -50,7 +50,7 @@ __all__ = [
     "manual_seed", "random", "increment_version", "mode", "node", "operations", "inplace",
     "abs", "argmax", "argmin", "astype", "broadcast_to", "clip", "clone", "concatenate", "cos", "erf",
     "exp", "expand_dims", "flatten", "gelu", "leaky_relu", "log", "log_softmax", "logsumexp",
-    "matmul", "max", "maximum", "mean", "min", "minimum", "pow", "relu", "reshape", "sigmoid", "sin",
+    "matmul", "max", "maximum", "mean", "min", "minimum", "norm", "pow", "relu", "reshape", "sigmoid", "sin",
     "softmax", "softplus", "sqrt", "squeeze", "stack", "std", "sum", "swapaxes", "tanh",
     "transpose", "var", "where",
     "linear", "mse_loss", "softmax_cross_entropy", "bce_with_logits", "binary_cross_entropy",

@@ -35,12 +35,24 @@ def _needs_graph(name, t, others) -> bool:
             "out-of-place op."
         )
     record = t._requires_grad or any(isinstance(o, Tensor) and o._requires_grad for o in others)
-    if record and t._node is not None and t._node.op.view:
-        raise RuntimeError(
-            f"{name}: in-place change of a view ({t._node.op.name}) of a tensor that requires grad is "
-            "not supported; apply it to a clone() of the view, or to the base tensor"
-        )
+    if record and t._vc is not None and len(t._vc) > 1:
+        _refuse_with_views(name, t, others)
     return record
+
+
+def _refuse_with_views(name, t, others):
+    """Raise when t is a view, or another live view shares its memory (except one that is
+    an operand of this very change, as in `y[0:2] = y[1:3]`): their graphs would go stale."""
+    for ref in t._vc[1]:
+        v = ref()
+        if v is None or any(v is o for o in others):
+            continue
+        what = "a view" if v is t else "a tensor that has a live view (made by reshape, indexing, transpose, ...)"
+        raise RuntimeError(
+            f"{name}: in-place change, recorded for backward, of {what}; shape {t.shape}: not supported "
+            "(the other tensor's graph would go stale). Apply it to a clone(), or make the view after "
+            "the change"
+        )
 
 
 def _writable(name, t):
@@ -165,8 +177,8 @@ def setitem(self: Tensor, index, value) -> None:
 
 
 def _random_fill(name, t, draw):
-    if state.enabled and t._requires_grad and t._node is None:
-        _needs_graph(name, t, ())  # raises PyTorch's leaf error
+    if state.enabled and t._requires_grad:
+        _needs_graph(name, t, ())  # raises PyTorch's leaf error, or the one for views
     _writable(name, t)
     if t.data.dtype.kind != "f":
         raise TypeError(f"{name}: expects a floating tensor; got dtype {t.dtype}")

@@ -15,6 +15,8 @@ so reference counting frees every array no formula reads as soon as the user dro
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from . import anomaly
@@ -125,7 +127,7 @@ def apply(op, *args, **attrs):
         out = np.asarray(out)
     vc = counter(args[0]) if op.view and _shares(out, args[0]) else None
     if not (record and state.enabled and op.differentiable):
-        return _out(make(out, None, vc), op, datas, attrs)
+        return _out(make(out) if vc is None else _view(make(out, None, vc)), op, datas, attrs)
     needs = tuple(needs)
     plan = op._plans.get(needs) or op.plan(needs)
     edges = []
@@ -152,7 +154,8 @@ def apply(op, *args, **attrs):
                 vers or None, out.shape, out.dtype)
     if threads.anomaly and state.anomaly:
         anomaly.forward_check(node, out)
-    return _out(make(out, node, vc), op, datas, attrs)
+    t = make(out, node, vc)
+    return _out(_view(t) if op.view and vc is not None else t, op, datas, attrs)
 
 
 def _out(t, op, datas, attrs):
@@ -221,7 +224,8 @@ def unary(op, a):
         out = np.asarray(out)
     vc = counter(a) if op.view and _shares(out, a) else None
     if not (a._requires_grad and state.enabled and op.differentiable):
-        return _out(make(out, None, vc), op, (ad,), None) if threads.trace else make(out, None, vc)
+        t = _view(make(out, None, vc)) if vc is not None else make(out)
+        return _out(t, op, (ad,), None) if threads.trace else t
     edge = a._node or a
     kept = (edge,)
     vers = None
@@ -237,7 +241,8 @@ def unary(op, a):
     node = Node(op, (edge,), kept, None, _ONE, out if op.save_output else None, vers, out.shape, out.dtype)
     if threads.anomaly and state.anomaly:
         anomaly.forward_check(node, out)
-    return _out(make(out, node, vc), op, (ad,), None) if threads.trace else make(out, node, vc)
+    t = make(out, node, vc) if not op.view else _view(make(out, node, vc))
+    return _out(t, op, (ad,), None) if threads.trace else t
 
 
 def promote(a: np.ndarray, b: np.ndarray):
@@ -249,6 +254,19 @@ def promote(a: np.ndarray, b: np.ndarray):
     if fb and not fa and a.dtype.kind in "biu":
         return a.astype(b.dtype), b
     return a, b
+
+
+def _view(t: Tensor) -> Tensor:
+    """Register t, made by a view op, with the version counter it shares with its base: an
+    in-place change recorded for backward checks for live views (see autograd.inplace)."""
+    vc = t._vc
+    if len(vc) == 1:
+        vc.append([])
+    views = vc[1]
+    if len(views) >= 8:  # (drop the dead ones now and then: a parameter viewed every step)
+        views[:] = [r for r in views if r() is not None]
+    views.append(weakref.ref(t))
+    return t
 
 
 def _shares(out, a) -> bool:

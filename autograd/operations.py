@@ -265,6 +265,29 @@ def std(x, axis=None, ddof: int = 0, keepdims=False, *, dim=None, keepdim=None, 
     return apply(R.Std, x, axis=axis, keepdims=keepdims, ddof=int(ddof))
 
 
+@method("norm")
+def norm(x, p=2, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """Vector p-norm over `axis` (all elements by default): p = 2, 1, inf or any p > 0.
+    The 2-norm's gradient at 0 is 0, as PyTorch's.
+
+    >>> import autograd
+    >>> autograd.tensor([3.0, 4.0]).norm().item()
+    5.0
+    """
+    x = as_tensor(x)
+    axis, keepdims = _axes("norm", x, axis, keepdims, dim, keepdim)
+    if p == 2 or p == "fro":
+        return apply(R.Norm, x, axis=axis, keepdims=keepdims)
+    a = unary(E.Abs, x)
+    if p == np.inf:
+        return apply(R.Max, a, axis=axis, keepdims=keepdims)
+    if p == 1:
+        return apply(R.Sum, a, axis=axis, keepdims=keepdims)
+    if isinstance(p, (int, float)) and p > 0:
+        return apply(R.Sum, a**p, axis=axis, keepdims=keepdims) ** (1.0 / p)
+    raise ValueError(f"norm: p must be a positive number, inf or 'fro'; got {p!r}")
+
+
 @method("logsumexp")
 def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """log(sum(exp(x))) over `axis`, shifted by the max: finite for logits of ±1e4."""

@@ -127,13 +127,11 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
         flag = bool(flag)
-        if self._node is not None:
-            if not flag:
-                raise RuntimeError(
-                    "requires_grad: you can only change requires_grad flags of leaf variables; "
-                    "use detach() to get a tensor that doesn't require grad"
-                )
-            return
+        if self._node is not None:  # (as PyTorch, even when the flag would not change)
+            raise RuntimeError(
+                "requires_grad: you can only change requires_grad flags of leaf variables; "
+                "use detach() to get a tensor that doesn't require grad"
+            )
         if flag and self.data.dtype.kind != "f":
             raise RuntimeError(
                 f"requires_grad: only Tensors of floating point dtype can require gradients; "
@@ -142,8 +140,10 @@ class Tensor:
         self._requires_grad = flag
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        """Set requires_grad on a leaf; returns self."""
-        self.requires_grad = requires_grad
+        """Set requires_grad on a leaf (on a non-leaf, True is accepted and changes nothing,
+        as PyTorch); returns self."""
+        if not (requires_grad and self._node is not None):
+            self.requires_grad = requires_grad
         return self
 
     @property
@@ -293,8 +293,9 @@ def make(data: np.ndarray, node=None, vc=None) -> Tensor:
 
 
 def counter(t: Tensor) -> list:
-    """t's version counter: a one-element list, shared with the tensors that share t's memory
-    (views, detach). Made on first need: most intermediates are never saved nor changed."""
+    """t's version counter: `[version]`, shared with the tensors that share t's memory (views,
+    detach), and `[version, True]` once a view op made a view of that memory. Made on first
+    need: most intermediates are never saved nor changed."""
     vc = t._vc
     if vc is None:
         vc = t._vc = [0]

@@ -183,6 +183,7 @@ class BatchNorm1d(Module):
         use_batch = self.training or self.running_mean is None
         if self.training and self.track_running_stats:
             self.num_batches_tracked.data += 1
+            autograd.increment_version(self.num_batches_tracked)
         try:
             return F.batch_norm(
                 x, self.running_mean, self.running_var, self.weight, self.bias, use_batch,
@@ -191,6 +192,7 @@ class BatchNorm1d(Module):
         except ValueError as e:
             if self.training and self.track_running_stats:
                 self.num_batches_tracked.data -= 1  # nothing changes when it fails
+                autograd.increment_version(self.num_batches_tracked)
             raise ValueError(f"{self._path or 'BatchNorm1d'}: {e}") from None
 
     def extra_repr(self) -> str:

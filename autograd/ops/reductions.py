@@ -166,6 +166,32 @@ class Std(Op):
         return (call(Where, zero, 0.0, scale) * d,)
 
 
+def _norm(x, axis=None, keepdims=False):
+    wide = np.float64 if x.dtype.kind == "f" and x.dtype.itemsize < 8 else x.dtype  # (as _std)
+    sq = np.square(x, dtype=wide)
+    return np.sqrt(np.add.reduce(sq, axis=axis, keepdims=keepdims)).astype(x.dtype, copy=False)
+
+
+class Norm(Op):
+    """Euclidean norm over axis;  d/dx = x / norm, 0 where the norm is 0 (as torch)"""
+
+    name = "norm"
+    save_inputs = (0,)
+    save_output = True
+    sample = "reduce"
+    ref = staticmethod(lambda x, axis=None, keepdims=False: _reduce_ref(
+        x, axis, keepdims, lambda lane: math.sqrt(math.fsum(v * v for v in lane))))
+
+    forward = staticmethod(_norm)
+
+    @staticmethod
+    def backward(g, out, needs, x, axis=None, keepdims=False):
+        nk = out if keepdims else out.reshape(kept_shape(x.shape, axis))
+        zero = np.asarray(raw(nk) == 0)
+        scale = _spread(g, x, axis, keepdims) / call(Where, zero, 1.0, nk)
+        return (call(Where, zero, 0.0, scale) * x,)
+
+
 # Test references (`ref`): each lane in Python floats with math.fsum, not the vectorised forward.
 def _lanes(x, axes):
     """x in float64 as one list per lane along `axes`, and the axis order that lays them out."""
