@@ -7,8 +7,9 @@ copy_ clamp_ normal_ uniform_` and item assignment.
 - On other tensors, when a gradient is needed, they are recorded: the tensor's node becomes
   the op applied to its old value, so the gradient stays right. A node that saved the old
   array then refuses to run backward (its saved version no longer matches).
-- In-place on a view of a tensor that requires grad (`x[0] += 1` where x has a grad_fn) is
-  refused: PyTorch rewrites the base's graph there; graphgrad asks for a `clone()` instead.
+- A change that must be recorded is refused on a view (`x[0] += 1` where x has a grad_fn) and
+  on a tensor that has a live view: PyTorch rewrites the other tensor's graph there; graphgrad
+  asks for a `clone()` instead, so neither graph can go stale.
 """
 
 from __future__ import annotations
