@@ -11,7 +11,7 @@ PyTorch's names, so a model reads as it would there:
 >>> opt.zero_grad(); loss.backward(); opt.step()
 """
 
-from . import data, functional, init, optim, utils
+from . import data, distributed, functional, init, optim, parallel, utils
 from .checkpoint import CheckpointError, load, save
 from .layers import (
     GELU,
@@ -28,6 +28,7 @@ from .layers import (
     Sigmoid,
     Softmax,
     Softplus,
+    SyncBatchNorm,
     Tanh,
 )
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss
@@ -36,7 +37,7 @@ from .module import Module, ModuleList, Parameter, Sequential
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList",
     "Linear", "Identity", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "GELU", "Softplus", "Softmax",
-    "LogSoftmax", "Dropout", "BatchNorm1d", "LayerNorm", "Flatten", "Embedding",
+    "LogSoftmax", "Dropout", "BatchNorm1d", "SyncBatchNorm", "LayerNorm", "Flatten", "Embedding",
     "MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "BCELoss",
-    "functional", "init", "optim", "utils", "data", "save", "load", "CheckpointError",
+    "functional", "init", "optim", "utils", "data", "distributed", "parallel", "save", "load", "CheckpointError",
 ]

@@ -1,7 +1,8 @@
-"""Datasets and batching: `TensorDataset`, `Subset`, `random_split`, `DataLoader`.
+"""Datasets and batching: `TensorDataset`, `Subset`, `random_split`, `DataLoader`,
+`DistributedSampler`.
 
 Shuffling and splitting draw from the seeded generator (`autograd.manual_seed`) unless a
-numpy Generator is passed.
+numpy Generator is passed; `DistributedSampler` draws from its own seed, the same on every rank.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import numpy as np
 
 from autograd import Tensor, as_tensor
 from autograd import random as _random
+
+from . import distributed
 
 
 class Dataset:
@@ -104,6 +107,8 @@ class DataLoader:
 
     `dataset` may be a Dataset, an array, or a tuple of arrays (wrapped in a TensorDataset).
     Array-backed datasets are batched by one fancy-index per array (no per-example loop).
+    `sampler` (an iterable of indices with a length, such as `DistributedSampler`) gives the
+    order instead of `shuffle`.
 
     >>> import numpy as np
     >>> [b.shape for (b,) in DataLoader(np.zeros((5, 2)), batch_size=2)]
@@ -111,7 +116,7 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
-                 generator: np.random.Generator | None = None):
+                 generator: np.random.Generator | None = None, sampler=None):
         if isinstance(dataset, (np.ndarray, Tensor)):
             dataset = TensorDataset(dataset)
         elif isinstance(dataset, (tuple, list)) and dataset and all(
@@ -120,19 +125,28 @@ class DataLoader:
             dataset = TensorDataset(*dataset)
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int; got {batch_size!r}")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler and shuffle=True exclude each other (the sampler gives the order)")
         self.dataset = dataset
+        self.sampler = sampler
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.generator = generator
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self) -> Iterator:
-        n = len(self.dataset)
-        order = (self.generator or _random.generator()).permutation(n) if self.shuffle else np.arange(n)
+        if self.sampler is not None:
+            s = self.sampler
+            order = s.indices() if isinstance(s, DistributedSampler) else np.fromiter(s, dtype=np.int64)
+        elif self.shuffle:
+            order = (self.generator or _random.generator()).permutation(len(self.dataset))
+        else:
+            order = np.arange(len(self.dataset))
+        n = len(order)
         stop = n - n % self.batch_size if self.drop_last else n
         base, idx_map = self.dataset, None
         while isinstance(base, Subset):  # resolve subsets to one index array into the arrays
@@ -145,3 +159,67 @@ class DataLoader:
                 yield tuple(as_tensor(a[rows]) for a in base.arrays)
             else:
                 yield _collate([self.dataset[int(i)] for i in idx])
+
+
+class DistributedSampler:
+    """The indices of one rank's shard of a dataset, as torch.utils.data.DistributedSampler:
+    rank r takes every `num_replicas`-th index of one order, from position r.
+
+    The order is a permutation drawn from `seed + epoch` (`shuffle`, the same on every rank:
+    call `set_epoch(epoch)` before each epoch for a new one), or 0..n-1. Without `drop_last`
+    the order is padded with its own first indices to a multiple of `num_replicas`, so every
+    rank gets `ceil(n / num_replicas)` and a few examples appear twice; with it the tail
+    is dropped, so the shards are disjoint. Either way the ranks' i-th indices together are one
+    contiguous piece of the order: a per-rank batch of B/num_replicas gives, over the ranks, the
+    batch of B a single process would take from the same order.
+
+    >>> s = DistributedSampler(range(10), num_replicas=3, rank=1, shuffle=False)
+    >>> list(s), len(s)
+    ([1, 4, 7, 0], 4)
+    >>> list(DistributedSampler(range(10), num_replicas=3, rank=1, shuffle=False, drop_last=True))
+    [1, 4, 7]
+    """
+
+    def __init__(self, dataset, num_replicas: int | None = None, rank: int | None = None,
+                 shuffle: bool = True, seed: int = 0, drop_last: bool = False):
+        if num_replicas is None or rank is None:
+            num_replicas = distributed.get_world_size() if num_replicas is None else num_replicas
+            rank = distributed.get_rank() if rank is None else rank
+        if not isinstance(num_replicas, int) or num_replicas < 1:
+            raise ValueError(f"DistributedSampler: num_replicas must be a positive int; got {num_replicas!r}")
+        if not isinstance(rank, int) or not 0 <= rank < num_replicas:
+            raise ValueError(f"DistributedSampler: rank must be in [0, {num_replicas - 1}]; got {rank!r}")
+        self.dataset = dataset
+        self.num_replicas = num_replicas
+        self.rank = rank
+        self.shuffle = shuffle
+        self.seed = int(seed)
+        self.drop_last = drop_last
+        self.epoch = 0
+        n = len(dataset)
+        if drop_last:
+            self.num_samples = n // num_replicas
+        else:
+            self.num_samples = -(-n // num_replicas)
+        self.total_size = self.num_samples * num_replicas
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw the next epoch's order (from `seed + epoch`): call it at the start of each epoch."""
+        self.epoch = int(epoch)
+
+    def indices(self) -> np.ndarray:
+        """This rank's indices for the current epoch, as an int64 array."""
+        n = len(self.dataset)
+        if self.shuffle:
+            order = np.random.default_rng(self.seed + self.epoch).permutation(n)
+        else:
+            order = np.arange(n)
+        if self.total_size > n:  # pad (repeating the order as often as needed)
+            order = np.resize(order, self.total_size) if n else order
+        return order[self.rank : self.total_size : self.num_replicas]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.indices().tolist())
+
+    def __len__(self) -> int:
+        return self.num_samples

@@ -1,4 +1,4 @@
-"""Layers: Linear, activations, Dropout, BatchNorm1d, LayerNorm, Flatten, Embedding."""
+"""Layers: Linear, activations, Dropout, BatchNorm1d, SyncBatchNorm, LayerNorm, Flatten, Embedding."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 import autograd
 from autograd import get_default_dtype
 
+from . import distributed as dist
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -197,6 +198,92 @@ class BatchNorm1d(Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"
+
+
+class SyncBatchNorm(BatchNorm1d):
+    """BatchNorm1d whose training statistics are those of the global batch, all ranks' samples
+    together (torch.nn.SyncBatchNorm): the per-channel sums and sums of squared deviations
+    are all-reduced in forward (two small messages) and their gradients in backward, so
+    world size N with batch B/N per rank normalises exactly as one process with batch B.
+    Every rank must call it in training, even with an empty batch. Alone, or in eval mode,
+    it is BatchNorm1d. `convert_sync_batchnorm(model)` swaps it in for every BatchNorm1d.
+
+    >>> import nn
+    >>> nn.SyncBatchNorm.convert_sync_batchnorm(nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3)))[1]
+    SyncBatchNorm(3, eps=1e-05, momentum=0.1, affine=True)
+    """
+
+    def forward(self, x):
+        if not self.training or dist.get_world_size() == 1:
+            return super().forward(x)
+        shape, c = x.shape, self.num_features
+        if len(shape) not in (2, 3) or shape[1] != c:
+            raise ValueError(
+                f"{self._path or 'SyncBatchNorm'}: expected input (N, {c}) or (N, {c}, L); got shape {shape}"
+            )
+        axes = (0,) if len(shape) == 2 else (0, 2)
+        cs = (1, c) if len(shape) == 2 else (1, c, 1)
+        count = autograd.tensor([x.size // c], dtype=x.dtype)
+        sums = dist.all_reduce_sum(autograd.cat([autograd.sum(x, axis=axes), count]))
+        n = float(sums.data[c])
+        if n <= 1:
+            raise ValueError(
+                f"{self._path or 'SyncBatchNorm'}: expected more than 1 value per channel over all ranks "
+                f"when training; got {n:g} (input of shape {shape} on rank {dist.get_rank()})"
+            )
+        mean = sums[:c] / n
+        d = x - mean.reshape(cs)
+        var = dist.all_reduce_sum(autograd.sum(d * d, axis=axes)) / n
+        xhat = d / autograd.sqrt(var.reshape(cs) + self.eps)
+        if self.track_running_stats:
+            m, rm, rv = self.momentum, self.running_mean.data, self.running_var.data
+            rm *= 1 - m
+            rm += m * mean.data.astype(rm.dtype, copy=False)
+            rv *= 1 - m
+            rv += m * var.data.astype(rv.dtype, copy=False) * (n / (n - 1))
+            self.num_batches_tracked.data += 1
+            autograd.increment_version(self.running_mean, self.running_var, self.num_batches_tracked)
+        if self.weight is not None:
+            xhat = xhat * self.weight.reshape(cs)
+        if self.bias is not None:
+            xhat = xhat + self.bias.reshape(cs)
+        return xhat
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module: Module, process_group=None) -> Module:
+        """`module` with every BatchNorm1d in it replaced by a SyncBatchNorm that shares its
+        parameters and buffers (the same objects: an optimizer made before still holds them).
+        `process_group` is accepted for PyTorch's signature; MPI's COMM_WORLD is used."""
+
+        def convert(m):
+            if not isinstance(m, BatchNorm1d) or isinstance(m, SyncBatchNorm):
+                return m
+            new = cls.__new__(cls)
+            Module.__init__(new)
+            for k in ("num_features", "eps", "momentum", "affine", "track_running_stats"):
+                setattr(new, k, getattr(m, k))
+            new.register_parameter("weight", m.weight)
+            new.register_parameter("bias", m.bias)
+            for name, b in m._buffers.items():
+                new.register_buffer(name, b, persistent=name not in m._non_persistent)
+            if not m.track_running_stats:
+                new.running_mean = new.running_var = None
+            new.train(m.training)
+            return new
+
+        done: dict = {}  # a BatchNorm1d used in two places becomes one SyncBatchNorm
+
+        def swap(m):
+            if id(m) not in done:
+                done[id(m)] = convert(m)
+            return done[id(m)]
+
+        root = swap(module)
+        for parent in list(root.modules()):
+            for name, child in list(parent._modules.items()):
+                if child is not None and swap(child) is not child:
+                    parent.add_module(name, swap(child))
+        return root
 
 
 class LayerNorm(Module):
