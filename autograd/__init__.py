@@ -21,7 +21,7 @@ from . import engine
 from .engine import increment_version
 from . import operations
 from .operations import (
-    absolute as abs, argmax, argmin, astype, broadcast_to, clip, clone, concatenate, cos, erf, exp,
+    absolute as abs, all_ as all, any_ as any, argmax, argmin, astype, broadcast_to, clip, clone, concatenate, cos, erf, exp,
     expand_dims, flatten, gelu, leaky_relu, log, log_softmax, logsumexp, matmul, mean, maximum,
     minimum, norm, power as pow, reduce_max as max, reduce_min as min, reduce_sum as sum, relu, reshape,
     sigmoid, sin, softmax, softplus, sqrt, squeeze, stack, std, swapaxes, tanh, transpose, var,
@@ -48,7 +48,7 @@ __all__ = [
     "REGISTRY", "Op", "Tensor", "tensor", "as_tensor", "grad", "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "set_default_dtype", "get_default_dtype", "engine",
     "manual_seed", "random", "increment_version", "mode", "node", "operations", "inplace",
-    "abs", "argmax", "argmin", "astype", "broadcast_to", "clip", "clone", "concatenate", "cos", "erf",
+    "abs", "all", "any", "argmax", "argmin", "astype", "broadcast_to", "clip", "clone", "concatenate", "cos", "erf",
     "exp", "expand_dims", "flatten", "gelu", "leaky_relu", "log", "log_softmax", "logsumexp",
     "matmul", "max", "maximum", "mean", "min", "minimum", "norm", "pow", "relu", "reshape", "sigmoid", "sin",
     "softmax", "softplus", "sqrt", "squeeze", "stack", "std", "sum", "swapaxes", "tanh",

@@ -310,6 +310,22 @@ def log_softmax(x, axis: int = -1, *, dim=None):
     return apply(R.LogSoftmax, x, axis=_one_axis("log_softmax", x, axis, dim))
 
 
+@method("any")
+def any_(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """Whether any element (along `axis`) is true: a boolean Tensor, no gradient (`autograd.any`)."""
+    x = as_tensor(x)
+    axis, keepdims = _axes("any", x, axis, keepdims, dim, keepdim)
+    return make(np.asarray(np.any(x.data, axis=axis, keepdims=keepdims)))
+
+
+@method("all")
+def all_(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """Whether every element (along `axis`) is true: a boolean Tensor, no gradient (`autograd.all`)."""
+    x = as_tensor(x)
+    axis, keepdims = _axes("all", x, axis, keepdims, dim, keepdim)
+    return make(np.asarray(np.all(x.data, axis=axis, keepdims=keepdims)))
+
+
 @method("argmax")
 def argmax(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Indices of the maxima (an integer Tensor, no gradient)."""

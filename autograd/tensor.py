@@ -233,11 +233,6 @@ class Tensor:
         """A new leaf sharing this data (and its version counter), cut from the graph."""
         return make(self.data, None, counter(self))
 
-    def any(self) -> bool:
-        return bool(self.data.any())
-
-    def all(self) -> bool:
-        return bool(self.data.all())
 
     # ---------------------------------------------------------------- hooks
     def register_hook(self, fn):
