@@ -13,7 +13,9 @@ arrives, DDP waits for the buckets and each `.grad` becomes a view into its buck
 place.
 
 What it asks of the user, as PyTorch does: every rank runs the same forward and backward
-steps; call backward once per forward of the wrapper; use `backward()` (not `autograd.grad`).
+steps; one backward per forward of the wrapper; `backward()`, not `autograd.grad`. A backward
+not preceded by the wrapper's forward (a second one through the same graph, or the inner
+module called directly) accumulates this rank's own gradient, as in PyTorch.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from autograd import Tensor
 from . import distributed as dist
 from .module import Module
 
-_IDLE, _ARMED, _LOCAL, _DONE = "idle", "armed", "local", "done"  # states of one forward/backward round
+_IDLE, _ARMED, _LOCAL = "idle", "armed", "local"  # states of one forward/backward round
 
 
 class DistributedDataParallel(Module):
@@ -178,14 +180,7 @@ class DistributedDataParallel(Module):
     # ------------------------------------------------------------------ backward
     def _hook_for(self, i: int):
         def ddp_average(g):
-            state = self._state
-            if state is not _ARMED:
-                if state is _DONE:
-                    raise RuntimeError(
-                        f"DistributedDataParallel: a second backward through one forward (parameter "
-                        f"{self._names[i]!r}); its gradients would not be averaged. Run the wrapper's "
-                        "forward once per backward, or sum the losses and call backward once."
-                    )
+            if self._state is not _ARMED:  # no_sync, or a backward not after the wrapper's forward
                 return None
             return self._arrived(i, g)
 
@@ -194,10 +189,10 @@ class DistributedDataParallel(Module):
     def _arrived(self, i: int, g):
         if g.requires_grad:
             raise RuntimeError("DistributedDataParallel: backward(create_graph=True) is not supported")
-        if self._ready[i]:
+        if self._ready[i]:  # two backward passes after one forward, the first not reaching every parameter
             raise RuntimeError(
-                f"DistributedDataParallel: parameter {self._names[i]!r} got its gradient twice in one "
-                "backward (a second backward through the same forward?)"
+                f"DistributedDataParallel: parameter {self._names[i]!r} got a second gradient before every "
+                "parameter had its first: run one backward per forward of the wrapper"
             )
         if self._nready == 0:  # backward has begun: take the gradients held before it aside
             params, prev = self._params, self._prev
@@ -273,7 +268,7 @@ class DistributedDataParallel(Module):
                 autograd.increment_version(prev)
                 p.grad = prev
         self._reset()
-        self._state = _DONE
+        self._state = _IDLE
 
     def _reset(self) -> None:
         self._requests.clear()

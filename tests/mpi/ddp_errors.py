@@ -60,15 +60,16 @@ def unused_parameter():
 report("unused", unused_parameter)
 
 
-# 4. a second backward through one forward
-def second_backward():
-    model = nn.parallel.DistributedDataParallel(nn.Linear(2, 1))
-    y = model(autograd.ones(3, 2)).sum()
-    y.backward(retain_graph=True)
-    y.backward()
+# 4. after a synced backward, the inner module alone gives this rank's own gradient
+def inner_module_is_local():
+    model = nn.parallel.DistributedDataParallel(nn.Linear(2, 1, bias=False))
+    model(autograd.ones(1, 2)).sum().backward()
+    model.module.weight.grad = None
+    model.module(autograd.full((1, 2), float(RANK + 1))).sum().backward()
+    raise RuntimeError(f"local gradient {model.module.weight.grad.tolist()}")
 
 
-report("twice", second_backward)
+report("local", inner_module_is_local)
 everyone = dist.all_gather_object(caught)
 if RANK == 0:
     print("\n".join(line for lines in everyone for line in lines), flush=True)
