@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python -m graphgrad_physics --out report
 
+# One BLAS thread per process: on a 2-core machine, BLAS threads fighting over the cores made
+# the suite several times slower (and its MPI tests run two processes anyway).
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest
 
 # The property tests with 100x the examples of `make test`, plus the slow ones (1,000,000-op chain).
 fuzz: $(STAMP)
