@@ -7,7 +7,8 @@ A node is what backward needs of one op application, nothing more:
             that it reads it (`Op.save_inputs`); else a stand-in with its shape and dtype
             (the edge, or a `Meta`); non-Tensor constants as they are;
   out    -- the output array when the op reads it (`Op.save_output`), else None;
-  vers   -- (input index or -1, version counter, version) of every saved Tensor array:
+  vers   -- (input index or -1, version counter, version[, the Tensor's name when it has one])
+            of every saved Tensor array:
             backward refuses to run on an array that was changed in place since.
 The node never references its output Tensor and references no intermediate Tensor at all,
 so reference counting frees every array no formula reads as soon as the user drops it.
@@ -25,14 +26,10 @@ from .mode import state, threads
 from .tensor import Tensor, counter, make
 
 
-class Meta:
-    """Shape and dtype of an input whose values backward does not read."""
+class _Shaped:
+    """`ndim` and `size` from `shape`, as arrays have them (formulas read these of stand-ins)."""
 
-    __slots__ = ("shape", "dtype")
-
-    def __init__(self, shape, dtype):
-        self.shape = shape
-        self.dtype = dtype
+    __slots__ = ()
 
     @property
     def ndim(self) -> int:
@@ -43,11 +40,23 @@ class Meta:
         return int(np.prod(self.shape, dtype=np.int64))
 
 
-class Node(Meta):
+class Meta(_Shaped):
+    """Shape and dtype of an input whose values backward does not read (and the name of the
+    Tensor it was, for drawings)."""
+
+    __slots__ = ("shape", "dtype", "name")
+
+    def __init__(self, shape, dtype, name=None):
+        self.shape = shape
+        self.dtype = dtype
+        self.name = name
+
+
+class Node(_Shaped):
     """One recorded application of an op; `shape`/`dtype` are its output's (see module doc)."""
 
-    __slots__ = ("op", "edges", "args", "attrs", "needs", "out", "vers", "scope", "_hooks", "retain",
-                 "__weakref__")
+    __slots__ = ("op", "edges", "args", "attrs", "needs", "out", "vers", "shape", "dtype", "scope", "_hooks",
+                 "retain", "__weakref__")
 
     def __init__(self, op, edges, args, attrs, needs, out, vers, shape, dtype):
         self.op = op
@@ -139,9 +148,9 @@ def apply(op, *args, **attrs):
             if plan[i]:
                 kept.append(datas[i])
                 c = counter(a)
-                vers += ((i, c, c[0]),)
+                vers += ((i, c, c[0]) if a.name is None else (i, c, c[0], a.name),)
             else:
-                kept.append(edge if edge is not None else Meta(datas[i].shape, datas[i].dtype))
+                kept.append(edge if edge is not None else Meta(datas[i].shape, datas[i].dtype, a.name))
             edges.append(edge)
         else:
             kept.append(datas[i])
@@ -197,16 +206,16 @@ def binary(op, a, b):
     if s0:
         if ta:
             c = a._vc or counter(a)
-            vers = ((0, c, c[0]),)
+            vers = ((0, c, c[0]) if a.name is None else (0, c, c[0], a.name),)
     else:
-        ad = ea if ra else (Meta(ad.shape, ad.dtype) if ta else ad)
+        ad = ea if ra else (Meta(ad.shape, ad.dtype, a.name) if ta else ad)
     if s1:
         if tb:
             c = b._vc or counter(b)
-            rec = (1, c, c[0])
+            rec = (1, c, c[0]) if b.name is None else (1, c, c[0], b.name)
             vers = (rec,) if vers is None else vers + (rec,)
     else:
-        bd = eb if rb else (Meta(bd.shape, bd.dtype) if tb else bd)
+        bd = eb if rb else (Meta(bd.shape, bd.dtype, b.name) if tb else bd)
     node = Node(op, (ea, eb), (ad, bd), None, needs, None, vers, out.shape, out.dtype)
     if threads.anomaly and state.anomaly:
         anomaly.forward_check(node, out)
@@ -236,7 +245,7 @@ def unary(op, a):
     if op.plan1[0]:
         kept = (ad,)
         c = a._vc or counter(a)
-        rec = (0, c, c[0])
+        rec = (0, c, c[0]) if a.name is None else (0, c, c[0], a.name)
         vers = (rec,) if vers is None else vers + (rec,)
     node = Node(op, (edge,), kept, None, _ONE, out if op.save_output else None, vers, out.shape, out.dtype)
     if threads.anomaly and state.anomaly:
@@ -322,12 +331,13 @@ class VersionError(RuntimeError):
 
 def check_versions(node) -> None:
     """Raise when an array the node saved was modified in place after it was saved."""
-    for i, vc, version in node.vers:
+    for rec in node.vers:
+        i, vc, version = rec[:3]
         if vc[0] != version:
             arr = node.out if i == -1 else node.args[i]
             what = "its output" if i == -1 else f"its input {i}"
             edge = node.edges[i] if i >= 0 else None
-            name = edge.name if isinstance(edge, Tensor) else None  # a leaf's (a parameter's)
+            name = rec[3] if len(rec) > 3 else (edge.name if isinstance(edge, Tensor) else None)
             who = f"tensor {name!r}" if name else "a tensor"
             raise VersionError(
                 f"backward: one of the variables needed for gradient computation has been modified "
