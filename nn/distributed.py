@@ -12,14 +12,16 @@ MPICH's and Intel MPI's mpiexec and from Slurm's PMI, `OMPI_COMM_WORLD_SIZE` fro
 `MV2_COMM_WORLD_SIZE` from MVAPICH); `GRAPHGRAD_MPI=1` makes it ask MPI itself under another
 launcher.
 
-Faults end the whole job instead of hanging it. With more than one rank, `init` installs
-  - an exception hook: an exception nobody catches on one rank prints that rank's traceback
-    and calls `MPI_Abort`, so `mpiexec` stops every rank within a second;
-  - a watchdog: a rank that waits longer than `timeout` seconds (default 600; `init(timeout=)`
-    or the environment variable `GRAPHGRAD_DIST_TIMEOUT`) in one of these collectives, or in
-    DistributedDataParallel's gradient allreduce, says which and where, and aborts the job.
-    A rank that never arrives (stuck, crashed without an exception, or on another code path)
-    would otherwise hang the others forever.
+Faults end the whole job instead of hanging it:
+  - with more than one rank, `init` installs an exception hook: an exception nobody catches on
+    one rank prints that rank's traceback and calls `MPI_Abort`, so `mpiexec` stops every rank
+    within a second;
+  - every collective here (and DistributedDataParallel's gradient allreduce) is started
+    non-blocking and waited for in Python, so Ctrl-C reaches a waiting rank, and a rank that
+    waits longer than `timeout` seconds (default 600; `init(timeout=)` or the environment
+    variable `GRAPHGRAD_DIST_TIMEOUT`) says what it waited in and aborts the job. A rank that
+    never arrives (stuck, crashed without an exception, or on another code path) would
+    otherwise hang the others forever.
 
 >>> import nn.distributed as dist
 >>> dist.init(); dist.get_rank(), dist.get_world_size()
@@ -31,11 +33,10 @@ Faults end the whole job instead of hanging it. With more than one rank, `init` 
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import os
+import pickle
 import sys
-import threading
 import time
 import traceback
 
@@ -57,7 +58,7 @@ class _World:
     rank = 0
     size = 1
     initialized = False
-    watchdog = None
+    timeout = DEFAULT_TIMEOUT
 
 
 _world = _World()
@@ -96,9 +97,8 @@ def init(timeout: float | None = None) -> None:
         timeout = float(os.environ.get("GRAPHGRAD_DIST_TIMEOUT", DEFAULT_TIMEOUT))
     if not timeout > 0:
         raise ValueError(f"nn.distributed.init: timeout must be a positive number of seconds; got {timeout}")
+    _world.timeout = timeout
     if _world.initialized:
-        if _world.watchdog is not None:
-            _world.watchdog.timeout = timeout
         return
     n = launcher_world_size()
     if n == 1 and os.environ.get("GRAPHGRAD_MPI", "") not in ("1", "true", "yes"):
@@ -123,7 +123,6 @@ def init(timeout: float | None = None) -> None:
     _world.rank, _world.size = comm.Get_rank(), comm.Get_size()
     _world.initialized = True
     if _world.size > 1:
-        _world.watchdog = _Watchdog(timeout)
         _install_excepthook()
 
 
@@ -149,43 +148,28 @@ def comm():
 
 
 # ------------------------------------------------------------------ faults
-class _Watchdog:
-    """A daemon thread that aborts the job when this rank has waited in one collective for
-    longer than `timeout` seconds. mpi4py releases the GIL while MPI blocks, so it runs."""
-
-    def __init__(self, timeout: float):
-        self.timeout = timeout
-        self.what = None  # the collective being waited in, or None
-        self.since = 0.0
-        threading.Thread(target=self._run, name="graphgrad-mpi-watchdog", daemon=True).start()
-
-    def _run(self) -> None:
-        while True:
-            time.sleep(min(1.0, self.timeout / 8))
-            what, since = self.what, self.since
-            if what is not None and time.monotonic() - since > self.timeout:
-                waited = time.monotonic() - since
+def wait(requests: list, what: str) -> None:
+    """Wait for non-blocking MPI requests in Python (not inside MPI): Ctrl-C reaches this rank,
+    and after the timeout the job is aborted with a message naming `what`. MPI progresses only
+    inside its calls, so this tests in a tight loop for 2 ms, then every 0.1 to 1 ms."""
+    test = _world.MPI.Request.Testall
+    if test(requests):
+        return
+    start = time.monotonic()
+    deadline, nap = start + _world.timeout, 0.0
+    while not test(requests):
+        now = time.monotonic()
+        if now - start > 0.002:
+            if now > deadline:
                 _abort(
-                    f"graphgrad: rank {_world.rank} of {_world.size} waited {waited:.1f} s in {what}, longer "
-                    f"than the timeout of {self.timeout:g} s: at least one rank never reached it (stuck, "
-                    f"dead, or on another code path). Aborting the job. (The timeout is "
+                    f"graphgrad: rank {_world.rank} of {_world.size} waited {now - start:.1f} s in {what}, "
+                    f"longer than the timeout of {_world.timeout:g} s: at least one rank never reached it "
+                    f"(stuck, dead, or on another code path). Aborting the job. (The timeout is "
                     f"nn.distributed.init(timeout=) or GRAPHGRAD_DIST_TIMEOUT.)",
                     errorcode=3,
                 )
-
-
-@contextlib.contextmanager
-def watched(what: str):
-    """Let the watchdog abort the job if this block (a collective) outlasts the timeout."""
-    dog = _world.watchdog
-    if dog is None:
-        yield
-        return
-    dog.since, dog.what = time.monotonic(), what
-    try:
-        yield
-    finally:
-        dog.what = None
+            nap = min(max(nap * 2, 1e-4), 1e-3)
+            time.sleep(nap)
 
 
 def _abort(message: str, errorcode: int = 1) -> None:
@@ -257,13 +241,11 @@ def all_reduce(x, op: str = "sum"):
     if isinstance(x, (int, float, np.number)):
         if w.comm is None:
             return x
-        with watched(f"all_reduce({op})"):
-            value = w.comm.allreduce(x, op=mpi_op)
-        return value / w.size if mean else value
+        value = all_reduce(np.array([x]), op)[0]
+        return value.item() if isinstance(x, (int, float)) else value
     a = _writable_array(x, "all_reduce")
     if w.comm is not None:
-        with watched(f"all_reduce({op}) of shape {a.shape}"):
-            w.comm.Allreduce(w.MPI.IN_PLACE, a, op=mpi_op)
+        wait([w.comm.Iallreduce(w.MPI.IN_PLACE, a, op=mpi_op)], f"all_reduce({op}) of shape {a.shape}")
         if mean:
             a /= w.size
         if isinstance(x, Tensor):
@@ -281,13 +263,16 @@ def broadcast(x, src: int = 0):
         return x
     if isinstance(x, (Tensor, np.ndarray)):
         a = _writable_array(x, "broadcast")
-        with watched(f"broadcast from rank {src} of shape {a.shape}"):
-            w.comm.Bcast(a, root=src)
+        wait([w.comm.Ibcast(a, root=src)], f"broadcast from rank {src} of shape {a.shape}")
         if isinstance(x, Tensor):
             autograd.increment_version(x)
         return x
-    with watched(f"broadcast from rank {src}"):
-        return w.comm.bcast(x, root=src)
+    data = np.frombuffer(pickle.dumps(x), dtype=np.uint8) if w.rank == src else None
+    size = np.array([0 if data is None else data.size], dtype=np.int64)
+    wait([w.comm.Ibcast(size, root=src)], f"broadcast from rank {src}")
+    buf = data.copy() if data is not None else np.empty(int(size[0]), dtype=np.uint8)
+    wait([w.comm.Ibcast(buf, root=src)], f"broadcast from rank {src}")
+    return x if w.rank == src else pickle.loads(buf.tobytes())
 
 
 def all_gather_object(obj) -> list:
@@ -295,16 +280,20 @@ def all_gather_object(obj) -> list:
     w = _ensure()
     if w.comm is None:
         return [obj]
-    with watched("all_gather_object"):
-        return w.comm.allgather(obj)
+    data = np.frombuffer(pickle.dumps(obj), dtype=np.uint8)
+    sizes = np.empty(w.size, dtype=np.int64)
+    wait([w.comm.Iallgather(np.array([data.size], dtype=np.int64), sizes)], "all_gather_object")
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    buf = np.empty(int(sizes.sum()), dtype=np.uint8)
+    wait([w.comm.Iallgatherv(data, [buf, sizes, offsets, w.MPI.BYTE])], "all_gather_object")
+    return [pickle.loads(buf[o : o + n].tobytes()) for o, n in zip(offsets, sizes)]
 
 
 def barrier() -> None:
     """Wait until every rank has reached this call."""
     w = _ensure()
     if w.comm is not None:
-        with watched("barrier"):
-            w.comm.Barrier()
+        wait([w.comm.Ibarrier()], "barrier")
 
 
 class _AllReduceSum(autograd.Function):

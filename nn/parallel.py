@@ -251,12 +251,9 @@ class DistributedDataParallel(Module):
 
     def _finish(self) -> None:
         start = time.perf_counter()
-        with dist.watched("the gradient allreduce of DistributedDataParallel"):
-            if self.overlap:
-                self._MPI.Request.Waitall(self._requests)
-            else:
-                for buf in self.buckets:
-                    self._comm.Allreduce(self._MPI.IN_PLACE, buf, op=self._MPI.SUM)
+        if not self.overlap:  # every bucket now, in order
+            self._requests = [self._comm.Iallreduce(self._MPI.IN_PLACE, b, op=self._MPI.SUM) for b in self.buckets]
+        dist.wait(self._requests, "the gradient allreduce of DistributedDataParallel")
         self.comm_seconds += time.perf_counter() - start
         self.steps_synced += 1
         for j, p in enumerate(self._params):
@@ -281,8 +278,7 @@ class DistributedDataParallel(Module):
     def _abandon_round(self) -> None:
         """A backward that did not reach every parameter: wait for what was started (every rank
         started the same buckets), put the gradients held before it back."""
-        with dist.watched("the gradient allreduce of DistributedDataParallel"):
-            self._MPI.Request.Waitall(self._requests)
+        dist.wait(self._requests, "the gradient allreduce of DistributedDataParallel")
         for j, p in enumerate(self._params):
             if self._ready[j] or self._prev[j] is not None:
                 p.grad = self._prev[j]

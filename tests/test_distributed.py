@@ -7,6 +7,7 @@ raises, and faults (an exception or a missing rank ends the job within seconds).
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -221,3 +222,32 @@ def test_a_rank_that_never_reaches_the_allreduce_is_timed_out():
     assert "graphgrad: rank 0 of 2 waited" in done.stderr
     assert "in the gradient allreduce of DistributedDataParallel, longer than the timeout of 2 s" in done.stderr
     assert "finished all steps" not in done.stdout
+
+
+# ------------------------------------------------------------------ the demo application on two ranks
+@needs_mpi
+def test_the_demo_trains_on_two_ranks_and_an_interrupt_leaves_the_report(tmp_path):
+    out = tmp_path / "report"
+    args = ("-m", "graphgrad_physics", "--task", "classify", "--epochs", "2", "--no-graph", "--out", str(out))
+    done, _ = mpirun(*args, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("== classify ==") == 1 and done.stdout.count("wrote ") == 1  # rank 0 alone
+    assert done.stdout.count("epoch   2/2") == 1  # the epoch lines too
+    doc = (out / "metrics.json").read_text()
+    assert '"ranks": 2' in doc and (out / "checkpoints").is_dir()
+    # Ctrl-C (mpiexec passes SIGINT to every rank) mid-training: the report stays as it was
+    proc = subprocess.Popen([MPIEXEC, "-n", "2", sys.executable, *args[:5], "50", *args[6:]], cwd=ROOT,
+                            env=_clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for line in proc.stdout:
+            if "epoch   1/50" in line:
+                proc.send_signal(signal.SIGINT)
+                break
+        rest = proc.communicate(timeout=30)[0]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail("the interrupted run did not end within 30 s")
+    assert proc.returncode != 0
+    assert f"interrupted; {out} is as it was before this run" in rest
+    assert (out / "metrics.json").read_text() == doc
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]  # no staging folder left
