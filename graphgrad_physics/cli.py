@@ -17,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-import nn.distributed as dist
+from . import staging
 
-from . import parallel, staging
-
-TASK_NAMES = ("classify", "regress", "denoise")
+TASK_NAMES = ("classify", "peak", "regress", "denoise")
 DESCRIPTION = """\
 The note's three networks on real particle-physics data:
   classify  Z->mumu: Z-peak pairs against off-peak pairs (CMS open data, 2010)
+  peak      Z->mumu: the same without the muons' azimuthal opening, so the mass is unknown:
+            three mass regions, multi-class cross-entropy, beside the best single cut
   regress   Z->mumu: the pair's invariant mass from the muons' kinematics
   denoise   Daya Bay: background-free antineutrino spectra from observed ones
 
@@ -66,6 +66,26 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, got {text}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a non-negative finite number, got {text}")
+    return value
+
+
 def _seed(text: str) -> int:
     return _whole_number(text, 0, "must be non-negative")
 
@@ -91,7 +111,15 @@ def build_parser(prog: str = "graphgrad-demo") -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=_batch_size, default=None,
                        help="mini-batch size (default: 64, 64, 128)")
     train.add_argument("--lr", type=_positive_float, default=None,
-                       help="peak learning rate of AdamW (default: 0.01)")
+                       help="peak learning rate (default: 0.01)")
+    train.add_argument("--optimizer", choices=("adamw", "adam", "sgd"), default=None,
+                       help="adamw (default), adam (L2 weight decay) or sgd (momentum 0.9)")
+    train.add_argument("--weight-decay", type=_non_negative_float, default=None,
+                       help="weight decay (default: 1e-4)")
+    train.add_argument("--dropout", type=_fraction, default=None,
+                       help="dropout probability after each hidden layer (default: 0)")
+    train.add_argument("--no-batchnorm", dest="batchnorm", action="store_false",
+                       help="leave out the BatchNorm1d layers")
     train.add_argument("--seed", type=_seed, default=0,
                        help="seeds initialisation, shuffling and the Daya Bay synthesis "
                        "(default: 0)")
@@ -119,20 +147,35 @@ def _fmt(v) -> str:
     return f"{v:.4f}" if abs(v) < 10 else f"{v:.1f}"
 
 
-def summary_rows(metrics: dict) -> list[tuple[str, str, str, str]]:
-    """(task, metric, measured, reference) rows for the final table."""
+def _reference(ref: dict | None, task: str, key: str) -> str:
+    """scikit-learn's figure from scripts/reference_sklearn.py's JSON (mean over its seeds)."""
+    values = (ref or {}).get(task, {}).get(key)
+    if values is None:
+        return "sklearn: run scripts/reference_sklearn.py"
+    return f"{_fmt(float(np.mean(values)))} (sklearn)"
+
+
+def summary_rows(metrics: dict, ref: dict | None = None) -> list[tuple[str, str, str, str]]:
+    """(task, metric, measured, reference) rows for the final table; ``ref`` is what
+    scripts/reference_sklearn.py wrote (reference_sklearn.json in the report folder), if any."""
     rows = []
     c = metrics.get("classify")
     if c:
-        rows += [("classify", "test ROC AUC", _fmt(c["test_auc"]),
-                  "0.994 (sklearn MLP); aim >= 0.99"),
+        rows += [("classify", "test ROC AUC", _fmt(c["test_auc"]), _reference(ref, "classify", "mlp_auc")),
                  ("classify", "test accuracy", _fmt(c["test_accuracy"]),
                   f"{_fmt(c['baseline_accuracy'])} (majority class)")]
+    k = metrics.get("peak")
+    if k:
+        rows += [("peak", "test ROC AUC, peak vs rest", _fmt(k["test_auc"]),
+                  f"{_fmt(k['cut_auc'])} (best cut: {k['cut_variable']}); "
+                  + _reference(ref, "peak", "mlp_auc")),
+                 ("peak", "test accuracy, 3 regions", _fmt(k["test_accuracy_3class"]),
+                  f"{_fmt(k['baseline_accuracy_3class'])} (most common region)")]
     r = metrics.get("regress")
     if r:
-        rows += [("regress", "test R²", _fmt(r["test_r2"]), "0.969 (sklearn MLP); aim >= 0.97"),
+        rows += [("regress", "test R²", _fmt(r["test_r2"]), _reference(ref, "regress", "mlp_r2")),
                  ("regress", "test MAE (GeV)", f"{r['test_mae_gev']:.2f}",
-                  f"2.3 (sklearn MLP); {r['baseline_mae_gev']:.2f} (median)")]
+                  f"{_reference(ref, 'regress', 'mlp_mae_gev')}; {r['baseline_mae_gev']:.2f} (median)")]
     d = metrics.get("denoise")
     if d:
         rows += [("denoise", "spectrum error, network", _fmt(d["network_error"]),
@@ -159,7 +202,7 @@ def run_train(args: argparse.Namespace, prog: str = "graphgrad-demo") -> int:
         stage = staging.begin(out)
     except OSError as e:
         print(f"{prog}: error: cannot prepare the report folder {out}: {e}", file=sys.stderr)
-        return parallel.agree(2)
+        return 2
     # keep other tasks' entries from an earlier run into the same folder (their checkpoints stay)
     try:
         doc = report.read_json(stage / "metrics.json") if (stage / "metrics.json").exists() else {}
@@ -168,8 +211,7 @@ def run_train(args: argparse.Namespace, prog: str = "graphgrad-demo") -> int:
     except ValueError as e:
         staging.abandon(stage)
         print(f"{prog}: error: {out}/metrics.json is unreadable: {e}", file=sys.stderr)
-        return parallel.agree(2)
-    parallel.agree(0)  # the other ranks wait for this before training
+        return 2
     try:
         written = _train_into(stage, doc, args)
         staging.commit(stage, out)
@@ -179,28 +221,30 @@ def run_train(args: argparse.Namespace, prog: str = "graphgrad-demo") -> int:
     files, checkpoints, seconds = written
     all_metrics = {k: v["metrics"] for k, v in doc["tasks"].items()}
     print()
-    print(format_table(("task", "metric", "measured", "reference"), summary_rows(all_metrics)))
+    ref_file = out / "reference_sklearn.json"
+    ref = report.read_json(ref_file) if ref_file.is_file() else None
+    print(format_table(("task", "metric", "measured", "reference"), summary_rows(all_metrics, ref)))
     print(f"\nwrote {files} files and {checkpoints} checkpoints into {out}/ in {seconds:.1f} s; "
           f"check them with: {prog} evaluate --out {out}")
     return 0
 
 
-def _train_into(out: Path | None, doc: dict, args: argparse.Namespace):
-    """Train the chosen tasks, write their checkpoints, plots and ``doc`` into ``out``
-    (ranks other than 0 pass None: they train alongside and write nothing; return 0)."""
+def _train_into(out: Path, doc: dict, args: argparse.Namespace) -> tuple[int, int, float]:
+    """Train the chosen tasks, write their checkpoints, plots and ``doc`` into ``out``."""
     from . import report
     from .tasks import TASKS
 
     start = time.perf_counter()
     tasks = _chosen(args.tasks)
     overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size),
-                                   ("lr", args.lr)) if v is not None}
+                                   ("lr", args.lr), ("weight_decay", args.weight_decay),
+                                   ("optimizer", args.optimizer), ("dropout", args.dropout))
+                 if v is not None}
+    if not args.batchnorm:
+        overrides["batchnorm"] = False
     doc.setdefault("tasks", {})
     results = []
     for name in tasks:
-        if out is None:  # another rank than 0: the same training, quietly
-            TASKS[name](seed=args.seed, verbose=False, **overrides)
-            continue
         print(f"== {name} ==", flush=True)
         result = TASKS[name](seed=args.seed, verbose=not args.quiet, **overrides)
         results.append(result)
@@ -212,12 +256,11 @@ def _train_into(out: Path | None, doc: dict, args: argparse.Namespace):
                                          if k.startswith(("test", "network", "raw", "template"))),
               flush=True)
 
-    if out is None:
-        return 0
-    doc["ranks"] = dist.get_world_size()
     files = [report.plot_losses(results, out / "loss_curves.png")]
     for r in results:
-        if r.name == "classify":
+        if r.name == "peak":
+            files.append(report.plot_roc(r, out / "peak_roc_curve.png"))
+        elif r.name == "classify":
             files.append(report.plot_roc(r, out / "roc_curve.png"))
             if not args.no_graph:
                 files.append(_draw_graph(r, out / "classifier_graph.svg"))
@@ -280,29 +323,14 @@ def main(argv: Sequence[str] | None = None, prog: str = "graphgrad-demo") -> int
         argv.insert(0, "train")  # training is the default command
     args = build_parser(prog).parse_args(argv)
     reading = args.command == "evaluate"
-    try:
-        dist.init()  # under mpiexec: this rank joins the others (alone: nothing happens)
-    except RuntimeError as e:
-        print(f"{prog}: error: {e}", file=sys.stderr)
-        return 2
-    main_rank = parallel.is_main()  # rank 0 checks, prints and writes; every rank trains
-    problem = staging.check_folder(args.out, reading, f"train first: {prog} --out {args.out}") if main_rank else None
-    if parallel.agree(problem):
-        if main_rank:
-            print(f"{prog}: error: --out: {problem}", file=sys.stderr)
+    problem = staging.check_folder(args.out, reading, f"train first: {prog} --out {args.out}")
+    if problem:
+        print(f"{prog}: error: --out: {problem}", file=sys.stderr)
         return 2
     if reading:
-        return run_evaluate(args) if main_rank else 0
+        return run_evaluate(args)
     try:
-        if main_rank:
-            return run_train(args, prog)
-        code = parallel.agree(None)  # rank 0's: 0 once its staging folder is ready
-        return code if code else _train_into(None, {}, args)
+        return run_train(args, prog)
     except KeyboardInterrupt:
-        if main_rank:
-            print(f"\n{prog}: interrupted; {args.out} is as it was before this run", file=sys.stderr)
-        if dist.get_world_size() > 1:  # the other ranks may wait for this one: end the job
-            if not main_rank:
-                time.sleep(2)  # rank 0 (interrupted too) puts the report folder back and aborts first
-            dist.abort(130, f"{prog}: rank {dist.get_rank()} interrupted; ending the job")
+        print(f"\n{prog}: interrupted; {args.out} is as it was before this run", file=sys.stderr)
         return 130

@@ -16,14 +16,6 @@ import nn
 
 from .tasks import TaskResult, build_model
 
-# What the note's networks reached with scikit-learn MLPs on the same kind of split, and our aims.
-REFERENCES = {
-    "classify": {"test_auc": {"reference": 0.994, "aim": 0.99, "label": "test ROC AUC"},
-                 "test_accuracy": {"reference": None, "aim": None, "label": "test accuracy"}},
-    "regress": {"test_r2": {"reference": 0.969, "aim": 0.97, "label": "test R²"},
-                "test_mae_gev": {"reference": 2.3, "aim": None, "label": "test MAE (GeV)"}},
-}
-
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path``, making its folder if needed."""
@@ -104,36 +96,46 @@ def _save_figure(fig, path: Path) -> Path:
 
 
 def plot_losses(results: list[TaskResult], path: Path) -> Path:
-    """One panel per task: training loss (left axis) and validation metric (right axis)."""
+    """One panel per task: training and validation loss on the same axis (the gap between them
+    is overfitting), the validation metric on the right-hand axis."""
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(results), figsize=(4.6 * len(results), 3.4), squeeze=False)
     for ax, r in zip(axes[0], results, strict=True):
         ep = [e["epoch"] for e in r.history.epochs]
         ax.plot(ep, [e["loss"] for e in r.history.epochs], color="tab:blue", label="training loss")
+        if "val_loss" in r.history.epochs[0]:
+            ax.plot(ep, [e["val_loss"] for e in r.history.epochs], color="tab:red",
+                    label="validation loss")
         ax.set_yscale("log")
         ax.set_xlabel("epoch")
-        ax.set_ylabel("training loss", color="tab:blue")
+        ax.set_ylabel("loss")
         ax2 = ax.twinx()
-        # the quality metric (AUC, R2, error) even where the log-loss picked the epoch
+        # the quality metric (AUC, R2, error) even where the loss picked the epoch
         keys = [k for k in r.history.epochs[0] if k.startswith("val_") and k != "val_loss"]
         key = keys[0] if keys else "val"
-        ax2.plot(ep, [e[key] for e in r.history.epochs], color="tab:orange")
+        ax2.plot(ep, [e[key] for e in r.history.epochs], color="tab:orange", lw=1, alpha=0.7)
         ax2.set_ylabel(f"validation {key.removeprefix('val_')}", color="tab:orange")
         ax.axvline(r.history.best_epoch, color="grey", ls=":", lw=1)
+        ax.legend(fontsize=8, loc="upper right")
         ax.set_title(f"{r.name} (best epoch {r.history.best_epoch})")
     fig.tight_layout()
     return _save_figure(fig, path)
 
 
 def plot_roc(result: TaskResult, path: Path) -> Path:
+    """The network's test ROC curve, and the best single cut's where the task has one."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(4.2, 4.0))
     ax.plot(result.curves["fpr"], result.curves["tpr"],
             label=f"network, AUC {result.metrics['test_auc']:.4f}")
+    if "cut_fpr" in result.curves:
+        ax.plot(result.curves["cut_fpr"], result.curves["cut_tpr"], color="tab:green",
+                label=f"cut on {result.metrics['cut_variable']}, AUC {result.metrics['cut_auc']:.4f}")
     ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="chance")
     ax.set_xlabel("false-positive rate (off-peak pairs)")
     ax.set_ylabel("true-positive rate (Z-peak pairs)")
-    ax.set_title("Z→μμ signal classification, test split")
+    ax.set_title("Z→μμ peak without Δφ, test split" if result.name == "peak"
+                 else "Z→μμ signal classification, test split")
     ax.legend(loc="lower right")
     return _save_figure(fig, path)
 

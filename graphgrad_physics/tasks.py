@@ -104,7 +104,7 @@ def _zmumu_config(kind: str, hidden, x_train, seed, epochs, batch_size, lr, weig
 
 def train_classifier(epochs: int = 60, batch_size: int = 64, lr: float = 1e-2,
                      weight_decay: float = 1e-4, hidden=(64, 64), patience: int = 20,
-                     seed: int = 0, verbose: bool = True) -> TaskResult:
+                     seed: int = 0, verbose: bool = True, **training) -> TaskResult:
     """Z-peak pairs (81 < M < 101 GeV) against off-peak pairs from the muons' kinematics.
 
     BCE with logits, AdamW, cosine learning rate, early stopping on the validation log-loss.
@@ -113,9 +113,10 @@ def train_classifier(epochs: int = 60, batch_size: int = 64, lr: float = 1e-2,
     start = time.perf_counter()
     x, y, (train, val, _) = zmumu_arrays("signal")
     config = _zmumu_config("classify", hidden, x[train], seed, epochs, batch_size, lr, weight_decay)
+    net_opts = _network_options(training, config)
     xs = scale_inputs(x, config)
     autograd.manual_seed(seed)
-    model = mlp(config["n_in"], config["hidden"], 1)
+    model = mlp(config["n_in"], config["hidden"], 1, **net_opts)
 
     def validate(m):
         logit = predict(m, xs[val])[:, 0]
@@ -126,7 +127,7 @@ def train_classifier(epochs: int = 60, batch_size: int = 64, lr: float = 1e-2,
     history = fit(model, nn.functional.binary_cross_entropy_with_logits, xs[train], y[train, None],
                   validate, select="loss", higher_is_better=False, epochs=epochs,
                   batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience,
-                  seed=seed, task="classify", verbose=verbose)
+                  seed=seed, task="classify", verbose=verbose, **training)
     out, curves = _classifier_metrics(model, config)
     out.update(val_auc=history.epochs[history.best_epoch - 1]["val_AUC"],
                best_epoch=history.best_epoch, epochs_run=len(history.epochs),
@@ -136,7 +137,7 @@ def train_classifier(epochs: int = 60, batch_size: int = 64, lr: float = 1e-2,
 
 def train_regressor(epochs: int = 60, batch_size: int = 64, lr: float = 1e-2,
                     weight_decay: float = 1e-4, hidden=(64, 64), patience: int = 20,
-                    seed: int = 0, verbose: bool = True) -> TaskResult:
+                    seed: int = 0, verbose: bool = True, **training) -> TaskResult:
     """The pair mass M (GeV) from the same kinematics, without M or E among the inputs.
 
     The network fits standardised log M with MSE (the mass spans 0.4 to 170 GeV); early
@@ -146,21 +147,23 @@ def train_regressor(epochs: int = 60, batch_size: int = 64, lr: float = 1e-2,
     start = time.perf_counter()
     x, m, (train, val, _) = zmumu_arrays("mass")
     config = _zmumu_config("regress", hidden, x[train], seed, epochs, batch_size, lr, weight_decay)
+    net_opts = _network_options(training, config)
     log_m = np.log(m)
     config.update(y_mean=float(log_m[train].mean()), y_std=float(log_m[train].std()))
     xs = scale_inputs(x, config)
     t = (log_m - config["y_mean"]) / config["y_std"]
     autograd.manual_seed(seed)
-    model = mlp(config["n_in"], config["hidden"], 1)
+    model = mlp(config["n_in"], config["hidden"], 1, **net_opts)
 
     def validate(net):
-        pred = np.exp(predict(net, xs[val])[:, 0] * config["y_std"] + config["y_mean"])
-        return {"R2": M.r2_score(m[val], pred)}
+        scaled = predict(net, xs[val])[:, 0]  # standardised log M, what the loss sees
+        pred = np.exp(scaled * config["y_std"] + config["y_mean"])
+        return {"loss": float(np.mean((scaled - t[val]) ** 2)), "R2": M.r2_score(m[val], pred)}
 
     history = fit(model, nn.functional.mse_loss, xs[train], t[train, None], validate,
                   select="R2", higher_is_better=True, epochs=epochs, batch_size=batch_size,
                   lr=lr, weight_decay=weight_decay, patience=patience, seed=seed,
-                  task="regress", verbose=verbose)
+                  task="regress", verbose=verbose, **training)
     out, curves = _regressor_metrics(model, config)
     out.update(val_r2=history.best_val, best_epoch=history.best_epoch,
                epochs_run=len(history.epochs), seconds=time.perf_counter() - start,
@@ -216,7 +219,7 @@ def _denoiser_metrics(model: nn.Module, config: dict) -> tuple[dict, dict]:
 
 def train_denoiser(epochs: int = 40, batch_size: int = 128, lr: float = 1e-2,
                    weight_decay: float = 1e-4, hidden=(256, 256), patience: int = 10,
-                   seed: int = 0, verbose: bool = True) -> TaskResult:
+                   seed: int = 0, verbose: bool = True, **training) -> TaskResult:
     """A network that returns the expected background-free signal from an observed Daya Bay
     spectrum (see :mod:`graphgrad_physics.spectra` for the synthesis).
 
@@ -239,18 +242,25 @@ def train_denoiser(epochs: int = 40, batch_size: int = 128, lr: float = 1e-2,
               # bins that never vary (none today) would divide by zero
               "x_std": np.maximum(x_train.std(axis=0), 1e-6).tolist(),
               "y_mean": y_mean.tolist(), "y_std": y_std}
+    net_opts = _network_options(training, config)
     xs = (x_train - np.array(config["x_mean"])) / np.array(config["x_std"])
     ys = (y_train - y_mean) / y_std
     autograd.manual_seed(seed)
-    model = mlp(config["n_in"], config["hidden"], n_bins)
+    model = mlp(config["n_in"], config["hidden"], n_bins, **net_opts)
+
+    x_val, total_val = _denoise_inputs(val.observed)
+    x_val = (x_val - np.array(config["x_mean"])) / np.array(config["x_std"])
+    y_val = (val.signal / total_val * n_bins - y_mean) / y_std
 
     def validate(net):
-        return {"error": S.spectrum_error(_denoise_predict(net, val.observed, config), val.signal)}
+        pred = predict(net, x_val)  # the standardised target, what the loss sees
+        est = (pred * y_std + y_mean) * total_val / n_bins
+        return {"loss": float(np.mean((pred - y_val) ** 2)), "error": S.spectrum_error(est, val.signal)}
 
     history = fit(model, nn.functional.mse_loss, xs, ys, validate, select="error",
                   higher_is_better=False, epochs=epochs, batch_size=batch_size, lr=lr,
                   weight_decay=weight_decay, patience=patience, seed=seed, task="denoise",
-                  verbose=verbose)
+                  verbose=verbose, **training)
     out, curves = _denoiser_metrics(model, config)
     out.update(val_error=history.best_val, best_epoch=history.best_epoch,
                epochs_run=len(history.epochs), seconds=time.perf_counter() - start,
@@ -258,14 +268,18 @@ def train_denoiser(epochs: int = 40, batch_size: int = 128, lr: float = 1e-2,
     return TaskResult("denoise", model, out, history, config, curves)
 
 
-TASKS = {"classify": train_classifier, "regress": train_regressor, "denoise": train_denoiser}
-_METRICS = {"classify": _classifier_metrics, "regress": _regressor_metrics,
-            "denoise": _denoiser_metrics}
+def _network_options(training: dict, config: dict) -> dict:
+    """Take the network's options (dropout, batchnorm) out of ``training`` into ``config``;
+    what is left (the optimizer) goes to :func:`training.fit`."""
+    opts = {k: training.pop(k) for k in ("dropout", "batchnorm") if k in training}
+    config.update(opts, optimizer=training.get("optimizer", "adamw"))
+    return opts
 
 
 def build_model(config: dict) -> nn.Module:
     """An untrained network shaped as ``config`` says (to load a checkpoint into)."""
-    return mlp(config["n_in"], config["hidden"], config["n_out"])
+    return mlp(config["n_in"], config["hidden"], config["n_out"],
+               dropout=config.get("dropout", 0.0), batchnorm=config.get("batchnorm", True))
 
 
 def test_metrics(model: nn.Module, config: dict) -> dict:
@@ -275,3 +289,13 @@ def test_metrics(model: nn.Module, config: dict) -> dict:
         raise ValueError(f"test_metrics: unknown task {task!r} in the config; "
                          f"expected one of {sorted(_METRICS)}")
     return _METRICS[task](model, config)[0]
+
+
+# the honest classification task builds on this module's helpers, so it is imported last
+# (test_metrics reads _METRICS when called)
+from .classify_peak import _peak_metrics, train_peak_classifier  # noqa: E402
+
+TASKS = {"classify": train_classifier, "peak": train_peak_classifier, "regress": train_regressor,
+         "denoise": train_denoiser}
+_METRICS = {"classify": _classifier_metrics, "peak": _peak_metrics, "regress": _regressor_metrics,
+            "denoise": _denoiser_metrics}

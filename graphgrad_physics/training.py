@@ -13,25 +13,51 @@ import numpy as np
 import autograd
 import nn
 
-from . import parallel
 
-
-def mlp(n_in: int, hidden: Sequence[int], n_out: int) -> nn.Sequential:
-    """Dense network: (Linear -> BatchNorm1d -> ReLU) per hidden width, then a Linear head.
+def mlp(n_in: int, hidden: Sequence[int], n_out: int, dropout: float = 0.0,
+        batchnorm: bool = True) -> nn.Sequential:
+    """Dense network: (Linear -> BatchNorm1d -> ReLU [-> Dropout]) per hidden width, then a
+    Linear head. ``batchnorm=False`` leaves the BatchNorm1d layers out; ``dropout`` > 0 adds
+    Dropout after each ReLU.
 
     >>> mlp(5, (8, 8), 1)[0]
     Linear(in_features=5, out_features=8, bias=True)
+    >>> [type(m).__name__ for m in mlp(5, (8,), 1, dropout=0.2, batchnorm=False)]
+    ['Linear', 'ReLU', 'Dropout', 'Linear']
     """
     if n_in < 1 or n_out < 1 or not hidden or any(int(h) < 1 for h in hidden):
         raise ValueError(f"mlp: sizes must be positive; got n_in={n_in}, hidden={hidden}, "
                          f"n_out={n_out}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"mlp: dropout must be in [0, 1); got {dropout}")
     layers: list[nn.Module] = []
     width = n_in
     for h in hidden:
-        layers += [nn.Linear(width, int(h)), nn.BatchNorm1d(int(h)), nn.ReLU()]
+        layers += [nn.Linear(width, int(h)), *([nn.BatchNorm1d(int(h))] if batchnorm else []), nn.ReLU()]
+        if dropout:
+            layers.append(nn.Dropout(dropout))
         width = int(h)
     layers.append(nn.Linear(width, n_out))
     return nn.Sequential(*layers)
+
+
+OPTIMIZERS = ("adamw", "adam", "sgd")
+
+
+def make_optimizer(name: str, params, lr: float, weight_decay: float) -> nn.optim.Optimizer:
+    """``adamw`` (decoupled weight decay), ``adam`` (L2 weight decay added to the gradient) or
+    ``sgd`` (momentum 0.9, L2 weight decay), PyTorch's formulas.
+
+    >>> make_optimizer("sgd", [nn.Parameter(autograd.zeros(2))], 0.1, 0.0).defaults["momentum"]
+    0.9
+    """
+    if name == "adamw":
+        return nn.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    if name == "adam":
+        return nn.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "sgd":
+        return nn.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+    raise ValueError(f"unknown optimizer {name!r}; expected one of {OPTIMIZERS}")
 
 
 def predict(model: nn.Module, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
@@ -75,24 +101,27 @@ def fit(
     seed: int,
     task: str,
     verbose: bool = True,
+    optimizer: str | Callable = "adamw",
 ) -> History:
     """Train ``model`` on ``(x, y)``; after each epoch ``validate(model)`` gives named
     validation metrics, of which ``select`` picks the best epoch.
 
     Stops after ``patience`` epochs without improvement and leaves the best model's state in
-    ``model``. `nn.data.DataLoader` shuffles with ``numpy.random.default_rng(seed)`` (under
-    mpiexec, each rank its shard: :mod:`graphgrad_physics.parallel`); parameters
+    ``model``. `nn.data.DataLoader` shuffles with ``numpy.random.default_rng(seed)``; parameters
     were drawn by the caller (``autograd.manual_seed``), so a seed fixes the whole run.
+    ``optimizer`` is a name for :func:`make_optimizer` or a function ``(params, lr,
+    weight_decay) -> Optimizer``; a cosine schedule runs the learning rate down over ``epochs``.
     """
     for name, value in (("epochs", epochs), ("batch_size", batch_size), ("patience", patience)):
         if int(value) < 1:
             raise ValueError(f"{task}: {name} must be at least 1; got {value}")
     if not lr > 0:
         raise ValueError(f"{task}: learning rate must be positive; got {lr}")
-    data = nn.data.TensorDataset(x.astype(np.float32), y.astype(np.float32))
-    net, batches, sampler = parallel.prepare(model, data, batch_size, seed)  # alone: net is model
-    verbose = verbose and parallel.is_main()
-    opt = nn.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    batches = nn.data.DataLoader(nn.data.TensorDataset(x.astype(np.float32), y.astype(np.float32)),
+                                 batch_size=batch_size, shuffle=True,
+                                 generator=np.random.default_rng(seed))
+    make = optimizer if callable(optimizer) else lambda *a: make_optimizer(optimizer, *a)
+    opt = make(model.parameters(), lr, weight_decay)
     sched = nn.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     history = History(metric=select)
     best_state, since_best = None, 0
@@ -106,20 +135,17 @@ def fit(
         start = time.perf_counter()
         lr_now = opt.param_groups[0]["lr"]
         model.train()
-        if sampler is not None:
-            sampler.set_epoch(epoch)
         total, seen = 0.0, 0
         for xb, yb in batches:
             n = xb.shape[0]
             if n < 2:  # BatchNorm needs two samples to normalise a batch
                 continue
-            loss = loss_fn(net(xb), yb)
+            loss = loss_fn(model(xb), yb)
             opt.zero_grad()
             loss.backward()
             opt.step()
             total += float(loss.data) * n
             seen += n
-        total, seen = parallel.total(total, seen)  # over the ranks
         sched.step()
         vals = {k: float(v) for k, v in validate(model).items()}
         val = vals[select]
@@ -127,7 +153,7 @@ def fit(
         history.epochs.append({"epoch": epoch, "loss": total / seen, "val": val,
                                **{f"val_{k}": v for k, v in vals.items()}, "lr": lr_now,
                                "seconds": seconds})
-        improved = parallel.agree(best_state is None or sign * val > sign * history.best_val)
+        improved = best_state is None or sign * val > sign * history.best_val
         if improved:
             best_state = copy.deepcopy(model.state_dict())
             history.best_epoch, history.best_val, since_best = epoch, val, 0

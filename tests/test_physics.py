@@ -147,7 +147,7 @@ def report_dir(tmp_path_factory):
 
 
 def test_cli_writes_the_report(report_dir):
-    for name in ("metrics.json", "loss_curves.png", "roc_curve.png", "mass_regression.png",
+    for name in ("metrics.json", "loss_curves.png", "roc_curve.png", "peak_roc_curve.png", "mass_regression.png",
                  "denoised_spectrum.png", "classifier_graph.svg"):
         assert (report_dir / name).stat().st_size > 0, name
     for task in cli.TASK_NAMES:
@@ -170,7 +170,7 @@ def test_reloaded_checkpoints_reproduce_the_metrics(report_dir, capsys):
         saved = doc["tasks"][task]["metrics"]
         assert {k: saved[k] for k in fresh} == fresh
     assert cli.main(["evaluate", "--out", str(report_dir)]) == 0
-    assert "all 17 test metrics reproduced" in capsys.readouterr().out
+    assert "all 20 test metrics reproduced" in capsys.readouterr().out
 
 
 def test_evaluate_notices_a_changed_metric(report_dir, tmp_path, capsys):
