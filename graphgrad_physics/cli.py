@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import staging
+import nn.distributed as dist
+
+from . import parallel, staging
 
 TASK_NAMES = ("classify", "peak", "regress", "denoise")
 DESCRIPTION = """\
@@ -202,7 +204,7 @@ def run_train(args: argparse.Namespace, prog: str = "graphgrad-demo") -> int:
         stage = staging.begin(out)
     except OSError as e:
         print(f"{prog}: error: cannot prepare the report folder {out}: {e}", file=sys.stderr)
-        return 2
+        return parallel.agree(2)
     # keep other tasks' entries from an earlier run into the same folder (their checkpoints stay)
     try:
         doc = report.read_json(stage / "metrics.json") if (stage / "metrics.json").exists() else {}
@@ -211,7 +213,8 @@ def run_train(args: argparse.Namespace, prog: str = "graphgrad-demo") -> int:
     except ValueError as e:
         staging.abandon(stage)
         print(f"{prog}: error: {out}/metrics.json is unreadable: {e}", file=sys.stderr)
-        return 2
+        return parallel.agree(2)
+    parallel.agree(0)  # the other ranks wait for this before training
     try:
         written = _train_into(stage, doc, args)
         staging.commit(stage, out)
@@ -229,8 +232,9 @@ def run_train(args: argparse.Namespace, prog: str = "graphgrad-demo") -> int:
     return 0
 
 
-def _train_into(out: Path, doc: dict, args: argparse.Namespace) -> tuple[int, int, float]:
-    """Train the chosen tasks, write their checkpoints, plots and ``doc`` into ``out``."""
+def _train_into(out: Path | None, doc: dict, args: argparse.Namespace):
+    """Train the chosen tasks, write their checkpoints, plots and ``doc`` into ``out``
+    (ranks other than 0 pass None: they train alongside and write nothing; return 0)."""
     from . import report
     from .tasks import TASKS
 
@@ -245,6 +249,9 @@ def _train_into(out: Path, doc: dict, args: argparse.Namespace) -> tuple[int, in
     doc.setdefault("tasks", {})
     results = []
     for name in tasks:
+        if out is None:  # another rank than 0: the same training, quietly
+            TASKS[name](seed=args.seed, verbose=False, **overrides)
+            continue
         print(f"== {name} ==", flush=True)
         result = TASKS[name](seed=args.seed, verbose=not args.quiet, **overrides)
         results.append(result)
@@ -256,6 +263,9 @@ def _train_into(out: Path, doc: dict, args: argparse.Namespace) -> tuple[int, in
                                          if k.startswith(("test", "network", "raw", "template"))),
               flush=True)
 
+    if out is None:
+        return 0
+    doc["ranks"] = dist.get_world_size()
     files = [report.plot_losses(results, out / "loss_curves.png")]
     for r in results:
         if r.name == "peak":
@@ -323,14 +333,29 @@ def main(argv: Sequence[str] | None = None, prog: str = "graphgrad-demo") -> int
         argv.insert(0, "train")  # training is the default command
     args = build_parser(prog).parse_args(argv)
     reading = args.command == "evaluate"
-    problem = staging.check_folder(args.out, reading, f"train first: {prog} --out {args.out}")
-    if problem:
-        print(f"{prog}: error: --out: {problem}", file=sys.stderr)
+    try:
+        dist.init()  # under mpiexec: this rank joins the others (alone: nothing happens)
+    except RuntimeError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 2
+    main_rank = parallel.is_main()  # rank 0 checks, prints and writes; every rank trains
+    problem = staging.check_folder(args.out, reading, f"train first: {prog} --out {args.out}") if main_rank else None
+    if parallel.agree(problem):
+        if main_rank:
+            print(f"{prog}: error: --out: {problem}", file=sys.stderr)
         return 2
     if reading:
-        return run_evaluate(args)
+        return run_evaluate(args) if main_rank else 0
     try:
-        return run_train(args, prog)
+        if main_rank:
+            return run_train(args, prog)
+        code = parallel.agree(None)  # rank 0's: 0 once its staging folder is ready
+        return code if code else _train_into(None, {}, args)
     except KeyboardInterrupt:
-        print(f"\n{prog}: interrupted; {args.out} is as it was before this run", file=sys.stderr)
+        if main_rank:
+            print(f"\n{prog}: interrupted; {args.out} is as it was before this run", file=sys.stderr)
+        if dist.get_world_size() > 1:  # the other ranks may wait for this one: end the job
+            if not main_rank:
+                time.sleep(2)  # rank 0 (interrupted too) puts the report folder back and aborts first
+            dist.abort(130, f"{prog}: rank {dist.get_rank()} interrupted; ending the job")
         return 130

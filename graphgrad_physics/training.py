@@ -13,6 +13,8 @@ import numpy as np
 import autograd
 import nn
 
+from . import parallel
+
 
 def mlp(n_in: int, hidden: Sequence[int], n_out: int, dropout: float = 0.0,
         batchnorm: bool = True) -> nn.Sequential:
@@ -107,7 +109,8 @@ def fit(
     validation metrics, of which ``select`` picks the best epoch.
 
     Stops after ``patience`` epochs without improvement and leaves the best model's state in
-    ``model``. `nn.data.DataLoader` shuffles with ``numpy.random.default_rng(seed)``; parameters
+    ``model``. `nn.data.DataLoader` shuffles with ``numpy.random.default_rng(seed)`` (under
+    mpiexec, each rank its shard: :mod:`graphgrad_physics.parallel`); parameters
     were drawn by the caller (``autograd.manual_seed``), so a seed fixes the whole run.
     ``optimizer`` is a name for :func:`make_optimizer` or a function ``(params, lr,
     weight_decay) -> Optimizer``; a cosine schedule runs the learning rate down over ``epochs``.
@@ -117,9 +120,9 @@ def fit(
             raise ValueError(f"{task}: {name} must be at least 1; got {value}")
     if not lr > 0:
         raise ValueError(f"{task}: learning rate must be positive; got {lr}")
-    batches = nn.data.DataLoader(nn.data.TensorDataset(x.astype(np.float32), y.astype(np.float32)),
-                                 batch_size=batch_size, shuffle=True,
-                                 generator=np.random.default_rng(seed))
+    data = nn.data.TensorDataset(x.astype(np.float32), y.astype(np.float32))
+    net, batches, sampler = parallel.prepare(model, data, batch_size, seed)  # alone: net is model
+    verbose = verbose and parallel.is_main()
     make = optimizer if callable(optimizer) else lambda *a: make_optimizer(optimizer, *a)
     opt = make(model.parameters(), lr, weight_decay)
     sched = nn.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
@@ -135,17 +138,20 @@ def fit(
         start = time.perf_counter()
         lr_now = opt.param_groups[0]["lr"]
         model.train()
+        if sampler is not None:
+            sampler.set_epoch(epoch)
         total, seen = 0.0, 0
         for xb, yb in batches:
             n = xb.shape[0]
             if n < 2:  # BatchNorm needs two samples to normalise a batch
                 continue
-            loss = loss_fn(model(xb), yb)
+            loss = loss_fn(net(xb), yb)
             opt.zero_grad()
             loss.backward()
             opt.step()
             total += float(loss.data) * n
             seen += n
+        total, seen = parallel.total(total, seen)  # over the ranks
         sched.step()
         vals = {k: float(v) for k, v in validate(model).items()}
         val = vals[select]
@@ -153,7 +159,7 @@ def fit(
         history.epochs.append({"epoch": epoch, "loss": total / seen, "val": val,
                                **{f"val_{k}": v for k, v in vals.items()}, "lr": lr_now,
                                "seconds": seconds})
-        improved = best_state is None or sign * val > sign * history.best_val
+        improved = parallel.agree(best_state is None or sign * val > sign * history.best_val)
         if improved:
             best_state = copy.deepcopy(model.state_dict())
             history.best_epoch, history.best_val, since_best = epoch, val, 0
