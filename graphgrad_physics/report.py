@@ -161,8 +161,12 @@ def plot_spectrum(result: TaskResult, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(6.0, 3.8))
     ax.step(centres, c["observed"], where="mid", color="lightgrey", label="observed (Poisson)")
     ax.plot(centres, c["signal"], color="black", lw=1.5, label="true signal")
-    ax.plot(centres, c["template_fit"], color="tab:green", lw=1, ls="--", label="template fit")
-    ax.plot(centres, c["network"], color="tab:red", lw=1, label="network")
+    fit_label = "likelihood fit"
+    if "fit_sigma" in c:
+        fit_label += f": {c['fit_count']:.0f} ± {c['fit_sigma']:.0f} events"
+    ax.plot(centres, c["template_fit"], color="tab:green", lw=1, ls="--", label=fit_label)
+    ax.plot(centres, c["network"], color="tab:red", lw=1,
+            label=f"network: {c['network'].sum():.0f} events (true {c['signal'].sum():.0f})")
     ax.set_xlim(0, 12)
     ax.set_xlabel("prompt energy (MeV)")
     ax.set_ylabel("counts per 50 keV")

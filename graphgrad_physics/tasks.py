@@ -20,6 +20,7 @@ from . import metrics as M
 from . import spectra as S
 from .data import load_dayabay, load_zmumu, split_by_event, zmumu_mass, zmumu_signal
 from .kinematics import FEATURE_NAMES, pair_features
+from .likelihood import likelihood_fit
 from .training import History, fit, mlp, predict
 
 SPLIT_SEED = 0  # one fixed event split, so runs with different seeds share a test set
@@ -196,7 +197,11 @@ def _denoiser_metrics(model: nn.Module, config: dict) -> tuple[dict, dict]:
     t = S.templates(load_dayabay())
     test = _denoise_data(config["seed"], "test", t)
     est = _denoise_predict(model, test.observed, config)
-    fit_signal, subtracted = S.template_fit(test, t)
+    # the template fit: binned Poisson likelihood, errors from the engine's Hessian
+    fit, fit_signal, subtracted = likelihood_fit(test, t)
+    true_count, sigma = test.signal.sum(axis=1), fit.errors[:, 0]
+    fit_pull = (fit.theta[:, 0] - true_count) / sigma
+    net_pull = (est.sum(axis=1) - true_count) / sigma
     out = {
         "network_error": S.spectrum_error(est, test.signal),
         "raw_error": S.spectrum_error(test.observed, test.signal),
@@ -205,6 +210,11 @@ def _denoiser_metrics(model: nn.Module, config: dict) -> tuple[dict, dict]:
         "network_count_error": S.count_error(est, test.signal),
         "raw_count_error": S.count_error(test.observed, test.signal),
         "template_fit_count_error": S.count_error(fit_signal, test.signal),
+        # signal counts in units of the fit's uncertainty σ: the fit's pulls should spread by 1
+        "fit_pull_std": float(fit_pull.std()),
+        "fit_within_1sigma": float(np.mean(np.abs(fit_pull) < 1)),
+        "network_pull_std": float(net_pull.std()),
+        "network_within_1sigma": float(np.mean(np.abs(net_pull) < 1)),
         "n_test": len(test),
     }
     # the plot shows one far-hall spectrum with a short exposure: where filtering matters most
@@ -212,6 +222,7 @@ def _denoiser_metrics(model: nn.Module, config: dict) -> tuple[dict, dict]:
     pick = int(np.flatnonzero(np.isin(test.source, far))[0])
     curves = {"bin_edges": load_dayabay().bin_edges, "observed": test.observed[pick],
               "signal": test.signal[pick], "network": est[pick], "template_fit": fit_signal[pick],
+              "fit_count": float(fit.theta[pick, 0]), "fit_sigma": float(sigma[pick]),
               "source": "/".join(test.sources[test.source[pick]]),
               "exposure_days": float(test.exposure_days[pick])}
     return out, curves
@@ -224,8 +235,10 @@ def train_denoiser(epochs: int = 40, batch_size: int = 128, lr: float = 1e-2,
     spectrum (see :mod:`graphgrad_physics.spectra` for the synthesis).
 
     Metrics on the test spectra: relative L1 error of the network, of the raw spectrum, and of
-    the classic template fit (the fitted signal template, and observed minus fitted
-    backgrounds), plus the error on the total signal count.
+    the template fit (a binned Poisson likelihood fit, :mod:`graphgrad_physics.likelihood`: the
+    fitted signal template, and observed minus fitted backgrounds), the error on the total
+    signal count, and the signal counts of fit and network against the truth in units of the
+    fit's uncertainty σ (spread of the pulls, share within 1σ).
     """
     start = time.perf_counter()
     t = S.templates(load_dayabay())

@@ -170,7 +170,7 @@ def test_reloaded_checkpoints_reproduce_the_metrics(report_dir, capsys):
         saved = doc["tasks"][task]["metrics"]
         assert {k: saved[k] for k in fresh} == fresh
     assert cli.main(["evaluate", "--out", str(report_dir)]) == 0
-    assert "all 20 test metrics reproduced" in capsys.readouterr().out
+    assert "all 24 test metrics reproduced" in capsys.readouterr().out
 
 
 def test_evaluate_notices_a_changed_metric(report_dir, tmp_path, capsys):
