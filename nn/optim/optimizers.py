@@ -84,14 +84,26 @@ class Adam(Optimizer):
 
     m ← m + (1-β₁)(g - m);  v ← β₂ v + (1-β₂) g²;
     p ← p - lr/(1-β₁ᵗ) · m / (√v / √(1-β₂ᵗ) + ε)
+
+    ``bias_correction=False`` drops the two 1/(1-βᵗ) factors, p ← p - lr · m / (√v + ε): Adam as
+    many notes write it (not an option of torch.optim.Adam). Its first steps differ: after one
+    step m = (1-β₁) g and √v = √(1-β₂) |g|, a step of lr·(1-β₁)/√(1-β₂) ≈ 3.2·lr per
+    coordinate with the default betas instead of lr.
+
+    >>> import autograd, nn
+    >>> w = nn.Parameter(autograd.tensor([1.0], dtype="float64")); w.grad = autograd.tensor([0.5], dtype="float64")
+    >>> nn.optim.Adam([w], lr=0.1, bias_correction=False).step(); round(1.0 - w.item(), 4)
+    0.3162
     """
 
     _decoupled = False
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False):
+                 weight_decay: float = 0.0, amsgrad: bool = False, bias_correction: bool = True):
+        # only a non-default value goes into the options: PyTorch's defaults and state_dicts stay
+        extra = {} if bias_correction else {"bias_correction": False}
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
-                                      weight_decay=weight_decay, amsgrad=amsgrad))
+                                      weight_decay=weight_decay, amsgrad=amsgrad, **extra))
 
     def _check_options(self, g):
         name = type(self).__name__
@@ -132,8 +144,9 @@ class Adam(Optimizer):
             np.multiply(grad, 1 - b2, out=work)
             work *= grad
             v += work
-            bias_correction1 = 1 - b1**step
-            bias_correction2 = 1 - b2**step
+            corrected = g.get("bias_correction", True)
+            bias_correction1 = 1 - b1**step if corrected else 1.0
+            bias_correction2 = 1 - b2**step if corrected else 1.0
             step_size = lr / bias_correction1
             bias_correction2_sqrt = bias_correction2**0.5
             if amsgrad:
