@@ -202,9 +202,9 @@ class BatchNorm1d(Module):
 
 class SyncBatchNorm(BatchNorm1d):
     """BatchNorm1d whose training statistics are those of the global batch, all ranks' samples
-    together (torch.nn.SyncBatchNorm): the per-channel sums and sums of squared deviations
-    are all-reduced in forward (two small messages) and their gradients in backward, so
-    world size N with batch B/N per rank normalises exactly as one process with batch B.
+    together (torch.nn.SyncBatchNorm): the per-channel sums of x and x² (in float64) and the
+    sample count are all-reduced in forward, their gradients in backward (one small message
+    each way), so world size N with batch B/N per rank normalises as one process with batch B.
     Every rank must call it in training, even with an empty batch. Alone, or in eval mode,
     it is BatchNorm1d. `convert_sync_batchnorm(model)` swaps it in for every BatchNorm1d.
 
@@ -223,18 +223,22 @@ class SyncBatchNorm(BatchNorm1d):
             )
         axes = (0,) if len(shape) == 2 else (0, 2)
         cs = (1, c) if len(shape) == 2 else (1, c, 1)
-        count = autograd.tensor([x.size // c], dtype=x.dtype)
-        sums = dist.all_reduce_sum(autograd.cat([autograd.sum(x, axis=axes), count]))
-        n = float(sums.data[c])
+        # one message: per-channel Σx and Σx² in float64 (so E[x²] - mean² keeps float32's
+        # precision even where |mean| >> std), and the sample count
+        x64 = autograd.astype(x, np.float64)
+        count = autograd.tensor([x.size // c], dtype=np.float64)
+        local = autograd.cat([autograd.sum(x64, axis=axes), autograd.sum(x64 * x64, axis=axes), count])
+        sums = dist.all_reduce_sum(local)
+        n = float(sums.data[2 * c])
         if n <= 1:
             raise ValueError(
                 f"{self._path or 'SyncBatchNorm'}: expected more than 1 value per channel over all ranks "
                 f"when training; got {n:g} (input of shape {shape} on rank {dist.get_rank()})"
             )
-        mean = sums[:c] / n
-        d = x - mean.reshape(cs)
-        var = dist.all_reduce_sum(autograd.sum(d * d, axis=axes)) / n
-        xhat = d / autograd.sqrt(var.reshape(cs) + self.eps)
+        mean64 = sums[:c] / n
+        var64 = sums[c : 2 * c] / n - mean64 * mean64
+        mean, var = autograd.astype(mean64, x.dtype), autograd.astype(var64, x.dtype)
+        xhat = (x - mean.reshape(cs)) / autograd.sqrt(var.reshape(cs) + self.eps)
         if self.track_running_stats:
             m, rm, rv = self.momentum, self.running_mean.data, self.running_var.data
             rm *= 1 - m
