@@ -38,6 +38,7 @@ from .random import manual_seed
 from .function import Function, FunctionCtx
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from . import functional
+from .compile import CompileError, compile
 from . import viz  # graphviz itself loads on the first drawing
 
 # dtypes by PyTorch's names (autograd.float32, autograd.float, autograd.long, ...): numpy's own
@@ -57,6 +58,6 @@ __all__ = [
     "arange", "cat", "empty", "eye", "from_numpy", "full", "full_like", "linspace", "ones",
     "ones_like", "rand", "randint", "randn", "zeros", "zeros_like",
     "functional", "anomaly", "Function", "FunctionCtx", "AnomalyError", "detect_anomaly",
-    "is_anomaly_enabled", "set_detect_anomaly", "viz", "float16", "float32", "float64", "int32",
-    "int64", "bool", "half", "float", "double", "long", "device",
+    "is_anomaly_enabled", "set_detect_anomaly", "viz", "compile", "CompileError",
+    "float16", "float32", "float64", "int32", "int64", "bool", "half", "float", "double", "long", "device",
 ]
