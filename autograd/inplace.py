@@ -17,10 +17,11 @@ from __future__ import annotations
 import numpy as np
 
 from .mode import state
-from .node import apply, raw
+from .node import Node, apply, raw
 from .operations import _index
 from .ops import elementwise as E
 from .ops import shape as S
+from .ops.registry import Op
 from .random import generator
 from .tensor import Tensor, counter, make, method
 
@@ -36,24 +37,45 @@ def _needs_graph(name, t, others) -> bool:
             "out-of-place op."
         )
     record = t._requires_grad or any(isinstance(o, Tensor) and o._requires_grad for o in others)
-    if record and t._vc is not None and len(t._vc) > 1:
-        _refuse_with_views(name, t, others)
+    if record and _is_view(t):
+        raise RuntimeError(
+            f"{name}: in-place change, recorded for backward, of a view (made by reshape, indexing, "
+            f"transpose, ...; shape {t.shape}): not supported, since its base's graph would go stale. "
+            "Apply it to a clone(), or change the base tensor"
+        )
     return record
 
 
-def _refuse_with_views(name, t, others):
-    """Raise when t is a view, or another live view shares its memory (except one that is
-    an operand of this very change, as in `y[0:2] = y[1:3]`): their graphs would go stale."""
-    for ref in t._vc[1]:
-        v = ref()
-        if v is None or any(v is o for o in others):
-            continue
-        what = "a view" if v is t else "a tensor that has a live view (made by reshape, indexing, transpose, ...)"
+def _is_view(t) -> bool:
+    vc = t._vc
+    return vc is not None and len(vc) > 1 and any(ref() is t for ref in vc[1])
+
+
+class StaleView(Op, register=False):
+    """Stands in for the graph of a view made before its base was changed in place: the view's
+    values changed with the base, its recorded history did not. Backward through it raises."""
+
+    name = "stale_view"
+
+    @staticmethod
+    def backward(g, change, needs):
         raise RuntimeError(
-            f"{name}: in-place change, recorded for backward, of {what}; shape {t.shape}: not supported "
-            "(the other tensor's graph would go stale). Apply it to a clone(), or make the view after "
-            "the change"
+            f"backward: a view was used after its base tensor was changed in place by {change}, "
+            "recorded for backward: the view's graph is that of the old values. Make the view "
+            "again after the change (or clone() it before)"
         )
+
+
+def _mark_stale_views(t, change: str) -> None:
+    """After a recorded change of t, give its live views a graph that refuses backward."""
+    vc = t._vc
+    if vc is None or len(vc) == 1:
+        return
+    for ref in vc[1]:
+        v = ref()
+        if v is not None and v is not t:
+            v._node = Node(StaleView, (), (), None, (), change, None, v.shape, v.dtype)
+            v._requires_grad = True
 
 
 def _writable(name, t):
@@ -113,6 +135,7 @@ def _record_inplace(name, t, op, others, attrs):
     node.dtype = t.dtype  # gradients arriving here are t's
     t._node = node
     t._requires_grad = True
+    _mark_stale_views(t, name)
 
 
 def _ufunc_kernel(ufunc, other):
