@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench fuzz clean
+.PHONY: demo lessons reference test bench fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,15 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/python -m graphgrad_physics --out report
+
+# The note's lessons over 3 seeds (learning rate, batch norm, regularization, Adam): lessons/
+lessons: $(STAMP)
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m graphgrad_physics lessons --out lessons
+
+# scikit-learn reference models for the report's table (installs the optional 'reference' extra)
+reference: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[reference]'
+	$(BIN)/python scripts/reference_sklearn.py --out report/reference_sklearn.json
 
 # One BLAS thread per process: on a 2-core machine, BLAS threads fighting over the cores made
 # the suite several times slower (and its MPI tests run two processes anyway).

@@ -32,6 +32,8 @@ The note's three networks on real particle-physics data:
 
   {prog} [train] [options]      train, test, write the report (the default)
   {prog} evaluate --out DIR     reload the checkpoints, recompute the test metrics
+  {prog} lessons [--out DIR]    the note's lessons measured over seeds: learning rate,
+                                batch norm, regularization, Adam (about 2 minutes)
 
 Options of each command: {prog} train --help (or evaluate --help).
 """
@@ -332,6 +334,10 @@ def main(argv: Sequence[str] | None = None, prog: str = "graphgrad-demo") -> int
     """Entry point of the `graphgrad-demo` script and of `python -m graphgrad_physics`
     (``prog`` is the name the help and the messages give the command)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["lessons"]:  # its own options: graphgrad_physics.lessons
+        from .lessons import main as lessons
+
+        return lessons(argv[1:], f"{prog} lessons")
     if not argv or argv[0] not in ("train", "evaluate", "-h", "--help"):
         argv.insert(0, "train")  # training is the default command
     args = build_parser(prog).parse_args(argv)
