@@ -183,9 +183,9 @@ def summary_rows(metrics: dict, ref: dict | None = None) -> list[tuple[str, str,
     d = metrics.get("denoise")
     if d:
         rows += [("denoise", "spectrum error, network", _fmt(d["network_error"]),
-                  f"raw {_fmt(d['raw_error'])}; template fit {_fmt(d['template_fit_error'])}"),
+                  f"raw {_fmt(d['raw_error'])}; likelihood fit {_fmt(d['template_fit_error'])}"),
                  ("denoise", "signal-count error, network", _fmt(d["network_count_error"]),
-                  f"raw {_fmt(d['raw_count_error'])}; template fit "
+                  f"raw {_fmt(d['raw_count_error'])}; likelihood fit "
                   f"{_fmt(d['template_fit_count_error'])}"),
                  ("denoise", "signal count within fit's 1σ", _fmt(d["network_within_1sigma"]),
                   f"likelihood fit {_fmt(d['fit_within_1sigma'])} (pulls spread "
