@@ -210,6 +210,7 @@ def _random_fill(name, t, draw):
     if t._node is not None and state.enabled:  # the new values don't depend on the old ones
         t._node = None
         t._requires_grad = False
+        _mark_stale_views(t, name)
     counter(t)[0] += 1
     return t
 
