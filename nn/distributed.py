@@ -151,15 +151,22 @@ def comm():
 def wait(requests: list, what: str) -> None:
     """Wait for non-blocking MPI requests in Python (not inside MPI): Ctrl-C reaches this rank,
     and after the timeout the job is aborted with a message naming `what`. MPI progresses only
-    inside its calls, so this tests in a tight loop for 2 ms, then every 0.1 to 1 ms."""
+    inside its calls, so this tests in a loop, yielding the core every 10 tests (as MPICH's own
+    wait does; on a shared machine a rank that only spins loses its share of the CPU to the
+    scheduler), and after 20 ms (more than a step's usual skew) every 0.1 to 1 ms, so that a
+    long wait, such as for rank 0 writing the report, does not hold a core."""
     test = _world.MPI.Request.Testall
     if test(requests):
         return
     start = time.monotonic()
-    deadline, nap = start + _world.timeout, 0.0
+    deadline, nap, k = start + _world.timeout, 0.0, 0
     while not test(requests):
+        k += 1
+        if k % 10:
+            continue
+        os.sched_yield()
         now = time.monotonic()
-        if now - start > 0.002:
+        if now - start > 0.02:
             if now > deadline:
                 _abort(
                     f"graphgrad: rank {_world.rank} of {_world.size} waited {now - start:.1f} s in {what}, "

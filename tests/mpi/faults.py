@@ -16,13 +16,15 @@ import nn.distributed as dist
 import nn.functional as F
 
 mode = sys.argv[1]
-dist.init(timeout=2.0)
+dist.init(timeout=60)  # starting up may take seconds on a busy machine
 rank = dist.get_rank()
 autograd.manual_seed(0)
 model = nn.parallel.DistributedDataParallel(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1)))
 opt = nn.optim.SGD(model.parameters(), lr=0.1)
 x, y = autograd.randn(16, 4), autograd.randn(16, 1)
 for step in range(1000):
+    if step == 3:
+        dist.init(timeout=2.0)  # (init again only sets the timeout)
     if rank == 1 and step == 3:
         if mode == "raise":
             raise ValueError("rank 1 fails on purpose at step 3")
