@@ -255,9 +255,10 @@ class Mutation(RuleBasedStateMachine):
             t, e = a.t * b.t, op(np.multiply, ea, eb, saves=(a.block, b.block))
         else:
             t, e = a.t / (1.0 + b.t * b.t), op(lambda x, y: x / (1.0 + y * y), ea, eb, saves=(a.block, b.block))
-        if np.abs(t.data).max(initial=0.0) > 4:
-            t, e = t.tanh(), op(squash, e)  # (tanh's saved output is fresh: never changed)
-        self.add(self.new_entry(t, e))
+        squashed = np.abs(t.data).max(initial=0.0) > 4
+        if squashed:
+            t, e = t.tanh(), op(squash, e)  # tanh saves its output: a later change of it is seen
+        self.add(self.new_entry(t, e, saves_output=squashed))
 
     def forward_unary(self, data):
         kind = data.draw(st.sampled_from(["sin", "tanh"]))
