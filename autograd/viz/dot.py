@@ -560,45 +560,15 @@ def emit(graph: Graph, lab: Labeller, rankdir: str | None, legend: bool, notes: 
     laid out as `plan_layout` says; `notes` (and what the labels found missing) on top.
     `grads_known`: some leaf has a gradient, so missing ones are worth a note."""
     roots = set(graph.roots)
-    # Which cluster each vertex is drawn in: its module's path (a box: its parent module's).
-    clusters: dict[str, list[int]] = {}
-    top: list[int] = []
-    where_of: list = []
-    for i, v in enumerate(graph.vertices):
-        if v.kind == "box":
-            where = parent_path(v.obj)
-            if where == "" and "" not in lab.modules:
-                where = None  # the root module is drawn only when known
-        elif v.cluster is not None and i not in roots:
-            where = v.cluster if v.cluster or "" in lab.modules else None
-        else:
-            where = None
-        where_of.append(where)
-        (top if where is None else clusters.setdefault(where, [])).append(i)
-    # Every ancestor of a cluster is a cluster too (the root "" only when its module is known).
-    children: dict[str | None, list[str]] = {}
-    known: dict[str, None] = {}
-    for path in list(clusters):
-        while path is not None and path not in known:
-            known[path] = None
-            parent = parent_path(path)
-            if parent == "" and "" not in lab.modules and "" not in clusters:
-                parent = None
-            children.setdefault(parent, []).append(path)
-            path = parent
+    where_of, top, clusters = _placement(graph, lab, roots)
+    known, children = _cluster_tree(clusters, lab)
     lines_of = {}
     sizes = []
     for i, v in enumerate(graph.vertices):
         text, style = lab.label(v, i in roots)
         lines_of[i] = f"\tn{i} [label={quote(text)} {style}]\n"
         sizes.append(vertex_size(text, v.kind == "op"))
-    notes = list(notes)
-    if lab.unknown_inputs:
-        notes.append("? marks an input that backward freed: draw before backward, or run backward "
-                     "inside autograd.viz.record_grads(), to see it.")
-    if lab.show_grads and lab.missing_grads and grads_known:
-        notes.append("Gradients of intermediate tensors are not kept: run backward inside "
-                     "autograd.viz.record_grads() (or call retain_grad()) to see them.")
+    notes = _all_notes(lab, notes, grads_known)
     n_lines = sum(len(textwrap.wrap(t, NOTE_WIDTH)) for t in notes)
     extra_w = max((min(len(t), NOTE_WIDTH) * 6.5 for t in notes), default=0.0)
     extra_h = n_lines * 15.0
@@ -614,6 +584,67 @@ def emit(graph: Graph, lab: Labeller, rankdir: str | None, legend: bool, notes: 
         "\tedge [fontname=\"Helvetica\" fontsize=9 arrowsize=0.6]\n",
     ]
     body.extend(lines_of[i] for i in top)
+    body.extend(_cluster_lines(known, children, clusters, lines_of, lab))
+    body.extend(_edge_lines(graph, rows))
+    if legend and lab.used:
+        vertical = rankdir in ("TB", "BT")  # a tall drawing: a narrow legend
+        body.append(f"\tlegend [shape=plaintext style=\"\" fontsize=9 label={legend_label(lab.used, vertical)}]\n")
+    if notes:
+        body.append(f"\tlabel={note_label(notes)} labelloc=t\n")
+    return body
+
+
+def _placement(graph: Graph, lab: Labeller, roots: set):
+    """Which cluster each vertex is drawn in: its module's path (a box: its parent module's),
+    or None (drawn at the top level). Returns (per vertex, the top-level ones, per cluster)."""
+    clusters: dict[str, list[int]] = {}
+    top: list[int] = []
+    where_of: list = []
+    for i, v in enumerate(graph.vertices):
+        if v.kind == "box":
+            where = parent_path(v.obj)
+            if where == "" and "" not in lab.modules:
+                where = None  # the root module is drawn only when known
+        elif v.cluster is not None and i not in roots:
+            where = v.cluster if v.cluster or "" in lab.modules else None
+        else:
+            where = None
+        where_of.append(where)
+        (top if where is None else clusters.setdefault(where, [])).append(i)
+    return where_of, top, clusters
+
+
+def _cluster_tree(clusters: dict, lab: Labeller):
+    """Every ancestor of a cluster is a cluster too (the root "" only when its module is known):
+    the clusters in order, and each one's children (None: the top level's)."""
+    children: dict[str | None, list[str]] = {}
+    known: dict[str, None] = {}
+    for path in list(clusters):
+        while path is not None and path not in known:
+            known[path] = None
+            parent = parent_path(path)
+            if parent == "" and "" not in lab.modules and "" not in clusters:
+                parent = None
+            children.setdefault(parent, []).append(path)
+            path = parent
+    return known, children
+
+
+def _all_notes(lab: Labeller, notes: list[str], grads_known: bool) -> list[str]:
+    """The caller's notes, and what the labels found missing."""
+    notes = list(notes)
+    if lab.unknown_inputs:
+        notes.append("? marks an input that backward freed: draw before backward, or run backward "
+                     "inside autograd.viz.record_grads(), to see it.")
+    if lab.show_grads and lab.missing_grads and grads_known:
+        notes.append("Gradients of intermediate tensors are not kept: run backward inside "
+                     "autograd.viz.record_grads() (or call retain_grad()) to see them.")
+    return notes
+
+
+def _cluster_lines(known: dict, children: dict, clusters: dict, lines_of: dict, lab: Labeller) -> list[str]:
+    """The nested `subgraph cluster_…` blocks with their vertices (iteratively, depth first)."""
+    body = []
     ids = {p: k for k, p in enumerate(known)}
     stack = [(p, 1) for p in reversed(children.get(None, []))]
     while stack:
@@ -628,6 +659,12 @@ def emit(graph: Graph, lab: Labeller, rankdir: str | None, legend: bool, notes: 
         body.extend(pad + lines_of[i] for i in clusters.get(path, ()))
         stack.append((None, depth))
         stack.extend((c, depth + 1) for c in reversed(children.get(path, [])))
+    return body
+
+
+def _edge_lines(graph: Graph, rows) -> list[str]:
+    """The edges, and for a layout in rows, the rows' ranks and the invisible edges that stack them."""
+    body = []
     row_of = {}
     for r, row in enumerate(rows or ()):
         for i in row:
@@ -644,9 +681,4 @@ def emit(graph: Graph, lab: Labeller, rankdir: str | None, legend: bool, notes: 
             body.append("\t{rank=same; " + "; ".join(f"n{i}" for i in row) + "}\n")
         for r0, r1 in zip(rows, rows[1:]):  # rows start under each other
             body.append(f"\tn{r0[0]} -> n{r1[0]} [style=invis weight=100 minlen={gap}]\n")
-    if legend and lab.used:
-        vertical = rankdir in ("TB", "BT")  # a tall drawing: a narrow legend
-        body.append(f"\tlegend [shape=plaintext style=\"\" fontsize=9 label={legend_label(lab.used, vertical)}]\n")
-    if notes:
-        body.append(f"\tlabel={note_label(notes)} labelloc=t\n")
     return body
