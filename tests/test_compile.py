@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import autograd
 import nn
@@ -55,3 +56,42 @@ def test_training_step_replays_bit_for_bit():
             same(p, q)
             same(p.grad, q.grad)
     assert compiled.stats["replays"] >= 3
+
+
+# --------------------------------------------------------------------------- every registry op
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from op_samples import CASE_IDS, CASES, draw_case, tensors_for  # noqa: E402
+
+from autograd.node import apply  # noqa: E402
+
+
+def _op_step(op, attrs, weights):
+    def f(*ts):
+        out = apply(op, *ts, **attrs)
+        if out.requires_grad:
+            (out * weights).sum().backward()
+        return out
+
+    return f
+
+
+@pytest.mark.parametrize("case_key", CASES, ids=CASE_IDS)
+@settings(max_examples=3, deadline=None)
+@given(data=st.data())
+def test_every_op_compiled_matches_eager(case_key, data):
+    op, case = draw_case(data.draw, case_key)
+    ref = tensors_for(case)
+    out = apply(op, *ref, **case.attrs)
+    weights = np.asarray(RNG.normal(size=out.shape), dtype=out.dtype)
+    f = _op_step(op, case.attrs, weights)
+    want_out = f(*ref)
+    compiled = autograd.compile(f)
+    for _ in range(3):  # the capture, then replays
+        ts = tensors_for(case)
+        got = compiled(*ts)
+        same(got, want_out)
+        for a, b in zip(ref, ts):
+            if isinstance(a, autograd.Tensor) and a.grad is not None:
+                same(a.grad, b.grad)
+    assert compiled.stats["replays"] >= 1, compiled.stats

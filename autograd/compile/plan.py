@@ -486,6 +486,8 @@ class _Source:
     def ref(self, ref) -> str:
         if isinstance(ref, tuple) and ref and ref[0] == "const":
             return self.const(ref[1])
+        if isinstance(ref, tuple) and ref and ref[0] == "tensor":
+            return f"make({self.ref(ref[1])})"
         if isinstance(ref, tuple) and ref and ref[0] == "tuple":
             return "(" + "".join(self.ref(r) + ", " for r in ref[1]) + ")"
         return self.arg(ref)
@@ -494,14 +496,15 @@ class _Source:
         fn, sargs, skw = _faster(s.fn, s.args, s.kwargs)
         f = self.fn(fn)
         args = ", ".join(self.arg(a) for a in sargs)
-        if isinstance(fn, np.ufunc) and skw and set(skw) == {"out"} and type(skw["out"]) is tuple:
+        positional = isinstance(fn, np.ufunc) and fn not in (np.maximum, np.minimum)  # (numpy deprecates it there)
+        if positional and skw and set(skw) == {"out"} and type(skw["out"]) is tuple:
             args += ", " + ", ".join(self.arg(a) for a in skw["out"])  # (positional: no tuple made)
             skw = None
         kw = ", ".join(f"{k}={self.arg(a)}" for k, a in skw.items()) if skw else ""
         out = buffers.get(s.outs) if isinstance(s.outs, int) else None
         if out is not None:
             b = self.const(out)
-            if isinstance(fn, np.ufunc) and not kw:
+            if positional and not kw:
                 args += f", {b}"
             else:
                 kw = (kw + ", " if kw else "") + f"out={b}"

@@ -114,9 +114,9 @@ class Found:
         if depth > 3 or not self._once(x):
             return
         if isinstance(x, (list, tuple)):
-            if len(x) <= 64:
+            if len(x) <= 64:  # (a tuple's items can't be swapped: they are constants of the plan)
                 for i, item in enumerate(x):
-                    self.add(item, loc.child("item", i) if loc is not None else None, depth + 1)
+                    self.add(item, loc.child("item", i) if loc is not None and type(x) is list else None, depth + 1)
         elif isinstance(x, dict):
             if len(x) <= 64:
                 for k, item in list(x.items()):
@@ -317,10 +317,14 @@ class Scope:
                 self.writebacks.append((loc, ("const", now)))
         for t, g, gl in self.grads:
             ng = t._grad
-            if ng is not g:
-                self.writebacks.append((gl, ("const", ng)))
-            if ng is not None and is_traced(ng.data):  # a new gradient (swapped ones are back by now)
-                self.writebacks.append((Loc(ng, (("attr", "data"),)), _ref(ng.data)))
+            fresh = ng is not None and is_traced(ng.data)  # a new gradient (swapped ones are back by now)
+            if ng is not g and fresh and (gl.root is ARGS or gl.root is KWARGS):
+                self.writebacks.append((gl, ("tensor", _ref(ng.data))))  # a new Tensor per call
+            elif ng is not g:
+                self.writebacks.append((gl, ("const", ng)))  # a parameter's: one Tensor, new data
+                if fresh:
+                    self.writebacks.append((Loc(ng, (("attr", "data"),)), _ref(ng.data)))
+            if fresh:
                 ng.data = _plain(ng.data)
         for t, v in self.versions:
             d = _version(t) - v

@@ -127,7 +127,7 @@ def _plain_call(fn, args, kwargs):
 def _unwrap(x):
     """Plain objects for a passthrough call (no recorder): Traced -> its plain array."""
     t = type(x)
-    if t is Traced or isinstance(x, _TracedNumber):
+    if t is Traced or type(x) in _NUMBER_TYPES:
         return x._a if x._a is not None else x.view(np.ndarray)
     if t is tuple or t is list:
         return t(_unwrap(i) for i in x)
@@ -306,9 +306,8 @@ def _data_index(index) -> bool:
 
 # --------------------------------------------------------------------------- traced numbers
 class _TracedNumber:
-    """Mixin of traced Python and numpy numbers: arithmetic is recorded, conversions guard."""
-
-    __slots__ = ()
+    """The methods of traced Python and numpy numbers: arithmetic is recorded, conversions
+    guard (copied into each traced number class; see _number_class)."""
 
     def __bool__(self):
         return _convert(self, bool, "bool()")
@@ -358,6 +357,9 @@ class _TracedNumber:
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         return _ufunc(ufunc, method, inputs, kwargs)
 
+    def __array_function__(self, func, types, args, kwargs):
+        return _function(func, args, kwargs)
+
 
 def _binop(op, reflected=False):
     name = op.__name__.strip("_")
@@ -395,9 +397,45 @@ _NUMBER_METHODS["__divmod__"] = lambda self, o: (self // o, self % o)
 
 
 def _number_class(base):
-    cls = type(f"Traced{base.__name__.capitalize()}", (_TracedNumber, base), dict(_NUMBER_METHODS))
+    # (the number type first: numpy's scalar code crashes on a subclass whose first base is not
+    # a numpy type; so the methods go into the class itself, not a mixin)
+    methods = {}
+    for name in dir(base):  # every public method and property of the number: recorded
+        if name.startswith("_") or name in ("item", "tolist", "dtype", "shape", "ndim", "size", "itemsize",
+                                            "nbytes", "flags", "strides", "base", "data"):
+            continue
+        attr = getattr(base, name)
+        if callable(attr):
+            methods[name] = _number_method(attr, name)
+        else:
+            methods[name] = property(_number_property(name))
+    methods.update({k: v for k, v in vars(_TracedNumber).items() if k.startswith("__") and k not in _NOT_COPIED})
+    methods.update(item=_TracedNumber.item, tolist=_TracedNumber.tolist, **_NUMBER_METHODS)
+    cls = type(f"Traced{base.__name__.capitalize()}", (base,), methods)
     cls.__module__ = __name__
+    _NUMBER_TYPES.add(cls)
     return cls
+
+
+def _number_method(impl, name):
+    def m(self, *args, **kwargs):
+        return _call(impl, (self, *args), kwargs, name=name)
+
+    m.__name__ = name
+    return m
+
+
+def _number_property(name):
+    get = operator.attrgetter(name)
+    return lambda self: _call(get, (self,), name=name)
+
+
+_NOT_COPIED = {"__slots__", "__module__", "__doc__", "__qualname__", "__dict__", "__weakref__"}
+_NUMBER_TYPES: set = set()
+
+
+def _is_number(x) -> bool:
+    return type(x) in _NUMBER_TYPES
 
 
 TracedFloat = _number_class(float)
@@ -421,7 +459,7 @@ def traced_number(value, v: int, serial: int = 0):
 
 
 def is_traced(x) -> bool:
-    return type(x) is Traced or isinstance(x, _TracedNumber)
+    return type(x) is Traced or type(x) in _NUMBER_TYPES
 
 
 # --------------------------------------------------------------------------- dispatch
@@ -497,7 +535,11 @@ class Recorder:
                 v.shape = ()
 
     def wrap(self, plain, v: Value, fresh=None):
-        """The traced stand-in of a plain array or number for value v."""
+        """The traced stand-in of a plain array or number for value v (numpy's bools, which
+        can't be subclassed, as 0-d arrays)."""
+        if type(plain) is np.bool_:
+            plain = np.asarray(plain)
+            fresh = True
         if isinstance(plain, np.ndarray):
             t = plain.view(Traced)
             t._v = v.id
@@ -532,7 +574,7 @@ class Recorder:
     def _value_of(self, x):
         """The value id standing for an array or traced number (None for other objects)."""
         t = type(x)
-        if (t is Traced or isinstance(x, _TracedNumber)) and x._r != self.serial and x._v is not None:
+        if (t is Traced or type(x) in _NUMBER_TYPES) and x._r != self.serial and x._v is not None:
             x = x._a  # left over from another capture: a plain array or number here
             t = type(x)
             if not isinstance(x, np.ndarray):
@@ -545,7 +587,7 @@ class Recorder:
                     "operators or indexing, or move it out of the compiled function"
                 )
             return x._v
-        if isinstance(x, _TracedNumber):
+        if type(x) in _NUMBER_TYPES:
             return x._v
         if isinstance(x, np.ndarray):
             k = self.by_plain.get(id(x))
@@ -588,10 +630,10 @@ class Recorder:
             return {k: self.template(i, reads) for k, i in x.items()}
         if t is slice:
             return slice(self.template(x.start, reads), self.template(x.stop, reads), self.template(x.step, reads))
-        if t is Traced or isinstance(x, (np.ndarray, _TracedNumber)):
+        if t is Traced or (isinstance(x, np.ndarray) or type(x) in _NUMBER_TYPES):
             k = self._value_of(x)
             if k is None:
-                return x._a if isinstance(x, _TracedNumber) else x
+                return x._a if type(x) in _NUMBER_TYPES else x
             reads.append(k)
             return Ref(k)
         return x
@@ -615,7 +657,7 @@ class Recorder:
         tkw = self.template(dict(kwargs), reads) if kwargs else None
         wids = []
         for w in writes:
-            k = self._value_of(w) if isinstance(w, (np.ndarray, _TracedNumber)) else None
+            k = self._value_of(w) if (isinstance(w, np.ndarray) or type(w) in _NUMBER_TYPES) else None
             if k is None:
                 continue
             v = self.values[self.values[k].root]
@@ -630,6 +672,9 @@ class Recorder:
             res = fn(*pargs, **pkw)
         finally:
             self.depth -= 1
+        if type(res) is np.bool_:  # (a numpy bool can't be traced: the step makes a 0-d array)
+            fn = _bool_array(fn)
+            res = np.asarray(res)
         step = Step(fn, targs, tkw, None, reads, tuple(wids), self.label, name or getattr(fn, "__name__", "?"))
         step.outs, result = self._results(res, step, reads)
         if step.outs is None and not wids:
@@ -692,6 +737,14 @@ class Recorder:
         return value
 
 
+def _bool_array(fn):
+    def f(*args, **kwargs):
+        return np.asarray(fn(*args, **kwargs))
+
+    f.__name__ = getattr(fn, "__name__", "f")
+    return f
+
+
 def _address(a) -> int:
     return a.__array_interface__["data"][0]
 
@@ -712,7 +765,7 @@ _ORIGINAL = {name: getattr(np, name) for name in (
 
 def _contains_traced(x) -> bool:
     t = type(x)
-    if t is Traced or isinstance(x, _TracedNumber):
+    if t is Traced or type(x) in _NUMBER_TYPES:
         return True
     if t is tuple or t is list:
         return any(_contains_traced(i) for i in x)
