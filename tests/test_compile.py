@@ -95,3 +95,100 @@ def test_every_op_compiled_matches_eager(case_key, data):
             if isinstance(a, autograd.Tensor) and a.grad is not None:
                 same(a.grad, b.grad)
     assert compiled.stats["replays"] >= 1, compiled.stats
+
+
+# --------------------------------------------------------------------------- layers, losses, optimizers
+def run_steps(make_model, make_opt, loss_fn, x, y, n, compiled):
+    """n training steps from seed 0 (models, dropout masks): per step the loss, and at the
+    end every parameter, gradient, buffer and optimizer state array."""
+    autograd.manual_seed(0)
+    model = make_model()
+    opt = make_opt(model.parameters())
+    step = training_step(model, opt, loss_fn)
+    if compiled:
+        step = autograd.compile(step)
+    autograd.manual_seed(1)
+    losses = [step(x, y).data.copy() for _ in range(n)]
+    state = [p.data for p in model.parameters()] + [p.grad.data for p in model.parameters()]
+    state += [b.data for b in model.buffers()]
+    for s in opt.state.values():
+        state += [v for v in s.values()]
+    return losses, state, step
+
+
+def check_twins(*args, n=5):
+    l1, s1, _ = run_steps(*args, n=n, compiled=False)
+    l2, s2, c = run_steps(*args, n=n, compiled=True)
+    assert c.stats["replays"] >= n - 2, c.stats
+    for a, b in zip(l1, l2):
+        same(a, b)
+    assert len(s1) == len(s2)
+    for a, b in zip(s1, s2):
+        if isinstance(a, np.ndarray):
+            same(a, b)
+        else:
+            assert a == b
+
+
+def bn_dropout_mlp(dtype=np.float64):
+    return nn.Sequential(nn.Linear(3, 8, dtype=dtype), nn.BatchNorm1d(8, dtype=dtype), nn.ReLU(),
+                         nn.Dropout(0.3), nn.Linear(8, 1, dtype=dtype))
+
+
+OPTIMIZERS = {
+    "sgd": lambda ps: nn.optim.SGD(ps, lr=0.1),
+    "sgd-momentum": lambda ps: nn.optim.SGD(ps, lr=0.1, momentum=0.9, dampening=0.1, weight_decay=0.01),
+    "sgd-nesterov": lambda ps: nn.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
+    "adam": lambda ps: nn.optim.Adam(ps, lr=0.01),
+    "adam-amsgrad": lambda ps: nn.optim.Adam(ps, lr=0.01, amsgrad=True, weight_decay=0.1),
+    "adamw": lambda ps: nn.optim.AdamW(ps, lr=0.01),
+    "rmsprop": lambda ps: nn.optim.RMSprop(ps, lr=0.01),
+    "rmsprop-centered": lambda ps: nn.optim.RMSprop(ps, lr=0.01, momentum=0.5, centered=True, weight_decay=0.1),
+}
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_optimizers_batchnorm_dropout_match_eager(name, dtype):
+    x, y = autograd.tensor(X, dtype=dtype), autograd.tensor(Y, dtype=dtype)
+    check_twins(lambda: bn_dropout_mlp(dtype), OPTIMIZERS[name], F.mse_loss, x, y)
+
+
+LABELS = RNG.integers(0, 4, size=20)
+LOSSES = {
+    "cross_entropy": (4, lambda z, t: F.cross_entropy(z, t), LABELS),
+    "cross_entropy-smooth": (4, lambda z, t: F.cross_entropy(z, t, label_smoothing=0.1), LABELS),
+    "nll": (4, lambda z, t: F.nll_loss(F.log_softmax(z, dim=-1), t), LABELS),
+    "bce_logits": (1, F.binary_cross_entropy_with_logits, (Y > 0).astype(np.float64)),
+    "bce": (1, lambda z, t: F.binary_cross_entropy(autograd.sigmoid(z), t), (Y > 0).astype(np.float64)),
+    "huber": (1, F.huber_loss, Y),
+    "l1": (1, F.l1_loss, Y),
+    "mse-sum": (1, lambda z, t: F.mse_loss(z, t, reduction="sum"), Y),
+}
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_losses_match_eager(name):
+    k, loss, target = LOSSES[name]
+
+    def model():
+        return nn.Sequential(nn.Linear(3, 6, dtype=np.float64), nn.GELU(approximate="tanh"),
+                             nn.LayerNorm(6, dtype=np.float64), nn.LeakyReLU(0.1), nn.Linear(6, k, dtype=np.float64))
+
+    check_twins(model, OPTIMIZERS["adam"], loss, autograd.tensor(X), target)
+
+
+def test_more_layers_match_eager():
+    idx = RNG.integers(0, 10, size=(20, 3))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(10, 4, dtype=np.float64)
+            self.body = nn.Sequential(nn.Flatten(), nn.Linear(12, 5, dtype=np.float64), nn.Softplus(),
+                                      nn.Sigmoid(), nn.Linear(5, 1, dtype=np.float64))
+
+        def forward(self, i):
+            return self.body(self.emb(i))
+
+    check_twins(Net, OPTIMIZERS["rmsprop"], F.mse_loss, autograd.tensor(idx), autograd.tensor(Y))
