@@ -192,3 +192,160 @@ def test_more_layers_match_eager():
             return self.body(self.emb(i))
 
     check_twins(Net, OPTIMIZERS["rmsprop"], F.mse_loss, autograd.tensor(idx), autograd.tensor(Y))
+
+
+# --------------------------------------------------------------------------- guards
+def test_a_new_shape_or_dtype_is_captured_anew_and_each_replays():
+    f = autograd.compile(lambda x: (x * x).sum(axis=0))
+    for shape, dtype in [((3, 2), np.float64), ((4, 2), np.float64), ((3, 2), np.float32)] * 3:
+        a = RNG.normal(size=shape).astype(dtype)
+        same(f(autograd.tensor(a)), (a * a).sum(axis=0))
+    assert f.stats["captures"] == 3 and f.stats["replays"] == 6
+
+
+def test_a_branch_on_a_tensor_value_is_a_guard_never_a_stale_replay():
+    def g(x):
+        s = (x * x).sum()
+        if s.item() > 10:  # data-dependent control flow
+            return s * 2
+        return -s
+
+    f = autograd.compile(g)
+    for v in [1.0, 1.1, 3.0, 3.1, 1.2, 3.2, 0.5]:
+        x = autograd.tensor(np.full(3, v))
+        same(f(x), g(x))
+    assert f.stats["captures"] == 2 and f.stats["misses"] >= 1  # one plan per branch
+
+
+def test_values_that_keep_changing_a_branch_give_a_clear_error_or_eager_calls():
+    def g(x):
+        return x * float(x.sum())  # a Python number made from the values: baked, then guarded
+
+    f = autograd.compile(g, max_captures=3)
+    with pytest.raises(autograd.CompileError, match="captured 3 times"):
+        for v in range(10):
+            f(autograd.tensor(np.full(2, float(v))))
+    f = autograd.compile(g, max_captures=2, fallback="eager")
+    with pytest.warns(RuntimeWarning, match="eagerly"):
+        for v in range(6):
+            x = autograd.tensor(np.full(2, float(v)))
+            same(f(x), g(x))
+
+
+def test_parameters_replaced_or_changed_outside_are_seen():
+    (m1, o1), (m2, o2) = twins(lambda ps: nn.optim.SGD(ps, lr=0.1, momentum=0.9))
+    eager, compiled = training_step(m1, o1), autograd.compile(training_step(m2, o2))
+    x, y = autograd.tensor(X), autograd.tensor(Y)
+    for i in range(8):
+        same(eager(x, y), compiled(x, y))
+        if i == 3:  # replaced
+            for m in (m1, m2):
+                m[0].weight.data = np.full((8, 3), 0.25)
+        if i == 5:  # changed in place
+            for m in (m1, m2):
+                m[2].bias.data[...] = 3.0
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        same(p, q)
+    assert compiled.stats["replays"] >= 5
+
+
+def test_a_learning_rate_changed_outside_is_read_at_each_replay():
+    (m1, o1), (m2, o2) = twins(lambda ps: nn.optim.Adam(ps, lr=0.1))
+    s1, s2 = nn.optim.lr_scheduler.StepLR(o1, 1, gamma=0.5), nn.optim.lr_scheduler.StepLR(o2, 1, gamma=0.5)
+    eager, compiled = training_step(m1, o1), autograd.compile(training_step(m2, o2))
+    x, y = autograd.tensor(X), autograd.tensor(Y)
+    for _ in range(6):
+        same(eager(x, y), compiled(x, y))
+        s1.step()
+        s2.step()
+    assert compiled.stats["captures"] == 2
+
+
+def test_a_scheduler_stepped_inside_is_refused():
+    m = mlp()
+    opt = nn.optim.SGD(m.parameters(), lr=0.1)
+    sched = nn.optim.lr_scheduler.StepLR(opt, 1, gamma=0.5)
+    inner = training_step(m, opt)
+
+    def step(x, y):
+        loss = inner(x, y)
+        sched.step()
+        return loss
+
+    f = autograd.compile(step)
+    with pytest.raises(autograd.CompileError, match="scheduler"):
+        for _ in range(3):
+            f(autograd.tensor(X), autograd.tensor(Y))
+
+
+def test_printing_hooks_and_anomaly_mode_are_refused_at_capture():
+    x = autograd.tensor(X, requires_grad=True)
+
+    def printing(x):
+        y = x * 2
+        print(y)
+        return y
+
+    def hooked(x):
+        y = x * 2
+        y.register_hook(lambda g: g * 3)
+        y.sum().backward()
+        return y
+
+    def anomalous(x):
+        with autograd.detect_anomaly():
+            return x * 2
+
+    for fn, what in [(printing, "print"), (hooked, "hook"), (anomalous, "anomaly")]:
+        with pytest.raises(autograd.CompileError, match=what):
+            autograd.compile(fn)(x)
+    f = autograd.compile(lambda x: x * 2)
+    with autograd.detect_anomaly():  # around the call: it runs eagerly
+        same(f(x), x.data * 2)
+    assert f.stats["captures"] == 0
+
+
+def test_a_user_function_is_followed():
+    class Cube(autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x.data ** 3
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 3 * x * x
+
+    def g(x):
+        y = Cube.apply(x).sum()
+        y.backward()
+        return y
+
+    f = autograd.compile(g)
+    for v in (1.0, 2.0, 3.0):
+        a, b = autograd.tensor(np.full(3, v), requires_grad=True), autograd.tensor(np.full(3, v), requires_grad=True)
+        same(g(a), f(b))
+        same(a.grad, b.grad)
+    assert f.stats["replays"] == 2
+
+
+def test_replays_keep_memory_flat():
+    import tracemalloc
+
+    m = bn_dropout_mlp()
+    opt = nn.optim.Adam(m.parameters(), lr=1e-3)
+    f = autograd.compile(training_step(m, opt))
+    x, y = autograd.tensor(X), autograd.tensor(Y)
+    for _ in range(10):
+        f(x, y)
+    tracemalloc.start()
+    for _ in range(100):
+        f(x, y)
+    base = tracemalloc.get_traced_memory()[0]
+    for _ in range(1000):
+        f(x, y)
+    grown = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    assert f.stats["replays"] >= 1100 and f.stats["captures"] == 2
+    assert grown < 20_000, grown

@@ -74,6 +74,7 @@ class Found:
         self.optimizers: list = []
         self.tensors: list = []
         self.arrays: list[tuple[Loc, np.ndarray]] = []
+        self.objects: list = []  # other objects walked: their Python attributes must not change
         self._seen: set = set()
 
     def _once(self, x) -> bool:
@@ -132,6 +133,7 @@ class Found:
         elif isinstance(x, types.FunctionType):
             self.function(x, depth + 1)
         elif hasattr(x, "__dict__"):
+            self.objects.append(x)
             for k, item in list(vars(x).items()):
                 self.add(item, Loc(x, (("attr", k),)), depth + 1)
 
@@ -201,6 +203,7 @@ class Scope:
         self.dicts: list[tuple[Loc, object, tuple]] = []  # containers whose entries must not change
         self.one_shot: str | None = None  # why the capture can't be replayed, when it can't
         self.tensors: set[int] = set()
+        self.python: list[tuple[object, str, object]] = []  # Python attributes and their values
 
     # swapping in
     def swap(self, container, kind: str, key, loc: Loc) -> None:
@@ -235,6 +238,10 @@ class Scope:
 
     def swap_in(self) -> None:
         f = self.found
+        for obj in f.objects + f.modules + f.optimizers:
+            for k, v in vars(obj).items():
+                if isinstance(v, (bool, int, float, str, type(None))):
+                    self.python.append((obj, k, v))
         for m in f.modules:
             ml = Loc(m)
             for k, v in vars(m).items():
@@ -330,6 +337,14 @@ class Scope:
             d = _version(t) - v
             if d:
                 self.version_moves.append((t, d))
+        for obj, k, v in self.python:
+            now = vars(obj).get(k, _GONE)
+            if now is not v and (type(now) is not type(v) or now != v):
+                raise CompileError(
+                    f"compile: the compiled function changes {type(obj).__name__}.{k} ({v!r} -> {now!r}), Python "
+                    "state compile can't follow (a learning-rate scheduler's step()? a counter?); do that "
+                    "outside the compiled function"
+                )
         for loc, d, keys in self.dicts:
             if _keys(d) != keys:
                 self.one_shot = self.one_shot or f"{loc.text()} changed its entries"
@@ -359,6 +374,9 @@ class Scope:
                 t.data = _plain(t.data)
             if t._grad is not None and is_traced(t._grad.data):
                 t._grad.data = _plain(t._grad.data)
+
+
+_GONE = object()
 
 
 def _put(container, kind, key, value) -> None:

@@ -9,14 +9,17 @@ call are kept. Python numbers read from optimizer options and state are `TracedF
 `TracedInt`, so their arithmetic is kept too (a learning rate changed by a scheduler is read
 again at every replay instead of being frozen).
 
-Whatever turns array values into Python values (`bool`, `float`, `int`, `.item()`,
-`.tolist()`) becomes a guard: the replay recomputes it and compares. Printing arrays raises
+`.item()` and `.tolist()` give traced Python numbers, followed like the arrays (returning
+`loss.item()` returns the replay's value; `math` functions on them are recorded too). What
+turns values into plain Python values (`bool`, `float`, `int`, a comparison of traced numbers,
+a branch) becomes a guard: the replay recomputes it and compares. Printing raises
 `CompileError`: it would happen once, at capture.
 """
 
 from __future__ import annotations
 
 import builtins
+import math
 import operator
 import sys
 import threading
@@ -198,10 +201,10 @@ class Traced(np.ndarray):
         return _convert(self, complex, "complex()")
 
     def item(self, *args):
-        return _convert(self, lambda a: a.item(*args), ".item()")
+        return _call(_item, (self, *args), name="item")
 
     def tolist(self):
-        return _convert(self, lambda a: a.tolist(), ".tolist()")
+        return _call(_tolist, (self,), name="tolist")
 
     def __contains__(self, v):
         return _convert(self, lambda a: v in a, "`in`")
@@ -265,6 +268,14 @@ class Traced(np.ndarray):
 
 
 _T = operator.attrgetter("T")
+
+
+def _item(a, *args):
+    return a.item(*args) if hasattr(a, "item") else a
+
+
+def _tolist(a):
+    return a.tolist() if hasattr(a, "tolist") else a
 
 
 def _method(name, writes=False, shape_guard=False):
@@ -337,10 +348,10 @@ class _TracedNumber:
         return _convert(self, lambda a: a.__ceil__(), "math.ceil()")
 
     def item(self, *args):
-        return _convert(self, lambda a: a.item(*args) if hasattr(a, "item") else a, ".item()")
+        return _call(_item, (self, *args), name="item")
 
     def tolist(self):
-        return _convert(self, lambda a: a.tolist() if hasattr(a, "tolist") else a, ".tolist()")
+        return _call(_tolist, (self,), name="tolist")
 
     def __repr__(self):
         return _printing(self, repr)
@@ -804,6 +815,22 @@ def _creator_patch(name):
 
 _PATCHES = {n: (_as_array_patch(n) if n.startswith("as") or n == "array" else _creator_patch(n))
             for n in _ORIGINAL}
+_MATH = {n: f for n, f in vars(math).items() if callable(f) and not n.startswith("_")}
+
+
+def _math_patch(name):
+    orig = _MATH[name]
+
+    def f(*args):
+        if active() is None or not any(_contains_traced(a) for a in args):
+            return orig(*args)
+        return _call(orig, args, name=f"math.{name}")
+
+    f.__name__ = name
+    return f
+
+
+_MATH_PATCHES = {n: _math_patch(n) for n in _MATH}
 _original_print = builtins.print
 
 
@@ -876,6 +903,8 @@ class capturing:
             if capturing._users == 0:
                 for n, f in _PATCHES.items():
                     setattr(np, n, f)
+                for n, f in _MATH_PATCHES.items():
+                    setattr(math, n, f)
                 builtins.print = _print_patch
             capturing._users += 1
         self.gen = _random._generator
@@ -890,6 +919,8 @@ class capturing:
             if capturing._users == 0:
                 for n, f in _ORIGINAL.items():
                     setattr(np, n, f)
+                for n, f in _MATH.items():
+                    setattr(math, n, f)
                 builtins.print = _original_print
         _state.rec = None
         return False
