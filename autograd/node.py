@@ -186,8 +186,9 @@ def binary(op, a, b):
     bd = b.data if tb else (b if type(b) is float or type(b) is int else constant(b))
     ra = ta and a._requires_grad
     rb = tb and b._requires_grad
-    if type(ad) is np.ndarray and type(bd) is np.ndarray and ad.dtype is not bd.dtype:
-        ad, bd = promote(ad, bd)
+    if type(ad) is np.ndarray and type(bd) is np.ndarray and ad.dtype is not bd.dtype or (
+            threads.trace and isinstance(ad, np.ndarray) and isinstance(bd, np.ndarray) and ad.dtype is not bd.dtype):
+        ad, bd = promote(ad, bd)  # (the second test: autograd.compile's traced arrays are a subclass)
     try:
         out = op.forward(ad, bd)
     except (ValueError, TypeError) as e:

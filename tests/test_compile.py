@@ -349,3 +349,10 @@ def test_replays_keep_memory_flat():
     tracemalloc.stop()
     assert f.stats["replays"] >= 1100 and f.stats["captures"] == 2
     assert grown < 20_000, grown
+
+
+def test_pytorch_promotion_of_float_with_int_is_kept():
+    f = autograd.compile(lambda x, m: x * m)
+    x, m = autograd.tensor(np.ones(3, np.float32)), autograd.tensor(np.array([1, 0, 2]))
+    for _ in range(3):
+        assert f(x, m).dtype == np.float32
