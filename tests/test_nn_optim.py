@@ -3,11 +3,15 @@ PyTorch's values (computed with torch 2.13 once, written down here); gradient cl
 
 from __future__ import annotations
 
+import copy
 import math
+import re
+import tracemalloc
 
 import numpy as np
 import pytest
 
+import autograd
 import nn
 from nn.optim import SGD, Adam, AdamW, RMSprop
 from nn.optim import lr_scheduler as S
@@ -242,3 +246,266 @@ def test_clip_grad_norm_and_value():
     a.grad = np.array([-3.0, 0.2])
     nn.utils.clip_grad_value_([a], 0.5)
     close(a.grad, [-0.5, 0.2])
+
+
+# ---------------------------------------------------------------------- found by mutation testing
+# Issue 10: mutmut 3.8.1 over nn/optim/optimizer.py and optimizers.py with this file left these
+# mutants alive; each test below kills some (the mutant it is for is named in its comment).
+def test_defaults_are_pytorchs():  # a changed default lr
+    p = nn.Parameter(np.zeros(1))
+    assert SGD([p]).defaults == dict(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False)
+    assert Adam([p]).defaults == dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False)
+    assert AdamW([p]).defaults == dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False)
+    assert RMSprop([p]).defaults == dict(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+                                         centered=False)
+
+
+@pytest.mark.parametrize("cls, kw, what", [
+    (SGD, dict(lr=-0.5), "learning rate: -0.5"),
+    (SGD, dict(momentum=-0.5), "momentum value: -0.5"),
+    (SGD, dict(weight_decay=-0.5), "weight_decay value: -0.5"),
+    (Adam, dict(lr=-0.5), "learning rate: -0.5"),
+    (Adam, dict(eps=-0.5), "epsilon value: -0.5"),
+    (Adam, dict(betas=(-0.5, 0.9)), "beta parameter at index 0: -0.5"),
+    (Adam, dict(betas=(1.0, 0.9)), "beta parameter at index 0: 1.0"),
+    (Adam, dict(betas=(0.9, -0.5)), "beta parameter at index 1: -0.5"),
+    (Adam, dict(weight_decay=-0.5), "weight_decay value: -0.5"),
+    (AdamW, dict(lr=-0.5), "learning rate: -0.5"),
+    (RMSprop, dict(lr=-0.5), "learning rate: -0.5"),
+    (RMSprop, dict(eps=-0.5), "epsilon value: -0.5"),
+    (RMSprop, dict(alpha=-0.5), "alpha value: -0.5"),
+    (RMSprop, dict(momentum=-0.5), "momentum value: -0.5"),
+    (RMSprop, dict(weight_decay=-0.5), "weight_decay value: -0.5"),
+])
+def test_invalid_options_name_the_optimizer_the_option_and_the_value(cls, kw, what):
+    # (the name, the text or the bound changed: "None: ...", "XXSGDXX", "sgd", beta1 < 2)
+    with pytest.raises(ValueError, match=f"^{cls.__name__}: invalid {re.escape(what)}$"):
+        cls([nn.Parameter(np.zeros(1))], **kw)
+
+
+def test_zero_is_a_valid_lr_eps_beta_and_alpha():
+    # as torch (only negative values are refused; `> 0` instead of `>= 0` survived): with β = 0
+    # and ε = 0, Adam and RMSprop step by lr·sign(g)
+    g = np.array([3.0, -0.5])
+    for opt_of in (lambda p: Adam([p], lr=0.1, betas=(0.0, 0.0), eps=0.0),
+                   lambda p: RMSprop([p], lr=0.1, alpha=0.0, eps=0.0)):
+        p = nn.Parameter(np.ones(2))
+        opt = opt_of(p)
+        for _ in range(2):
+            p.grad = g.copy()
+            opt.step()
+        close(p.data, [0.8, 1.2])
+    p = nn.Parameter(np.ones(2))
+    p.grad = g.copy()
+    SGD([p], lr=0.0).step()
+    close(p.data, [1.0, 1.0])
+
+
+def test_construction_errors_name_the_optimizer_and_the_culprit():
+    p = nn.Parameter(np.zeros(2))
+    cases = [
+        (lambda: SGD(p), TypeError,
+         "SGD: params must be an iterable of Tensors or of dicts; got a Tensor (pass model.parameters() or [tensor])"),
+        (lambda: Adam([]), ValueError, "Adam: got an empty parameter list"),
+        (lambda: SGD([p]).add_param_group([p]), TypeError, "SGD: a parameter group must be a dict; got list"),
+        (lambda: RMSprop([p, np.zeros(2)]), TypeError, "RMSprop: parameter 1 is a ndarray, not a Tensor"),
+        (lambda: AdamW([p * 2]), ValueError, "AdamW: can't optimize a non-leaf Tensor (parameter 0)"),
+        (lambda: SGD([p, autograd.tensor([1, 2])]), TypeError, "SGD: parameter 1 has dtype int64; floats expected"),
+        (lambda: Adam([p, p]), ValueError, "Adam: some parameters appear in more than one parameter group"),
+        (lambda: SGD([p], momentum=0.9, dampening=0.1, nesterov=True), ValueError,
+         "SGD: Nesterov momentum requires a momentum and zero dampening"),
+    ]
+    for make, err, text in cases:
+        with pytest.raises(err) as e:
+            make()
+        assert str(e.value) == text
+
+
+def test_a_group_may_hold_one_tensor_or_a_generator():
+    # ("params" not stored back as a list: the group kept the Tensor or the spent generator)
+    a, b, c = (nn.Parameter(np.ones(2)) for _ in range(3))
+    opt = SGD([{"params": a}, {"params": (q for q in [b, c]), "lr": 0.5}], lr=0.1)
+    assert [[id(q) for q in g["params"]] for g in opt.param_groups] == [[id(a)], [id(b), id(c)]]
+    for q in (a, b, c):
+        q.grad = np.ones(2)
+    opt.step()
+    close(a.data, [0.9, 0.9])
+    close(b.data, [0.5, 0.5])
+    close(c.data, [0.5, 0.5])
+
+
+def test_zero_grad_without_set_to_none_zeroes_in_place():
+    a, b = nn.Parameter(np.ones(2)), nn.Parameter(np.ones(2))
+    opt = SGD([a, b], lr=0.1)
+    a.grad = np.full(2, 3.0)
+    g = a.grad
+    opt.zero_grad(set_to_none=False)
+    assert a.grad is g and b.grad is None
+    np.testing.assert_array_equal(a.grad.data, [0.0, 0.0])
+    assert opt.step() is None  # no closure, no loss (not "")
+
+
+@pytest.mark.parametrize("cls", [SGD, Adam, RMSprop])
+def test_a_parameter_without_grad_is_skipped_not_the_rest(cls):  # (continue -> break)
+    a, b = nn.Parameter(np.ones(2)), nn.Parameter(np.ones(2))
+    opt = cls([a, b], lr=0.1)
+    b.grad = np.ones(2)
+    opt.step()
+    close(a.data, [1.0, 1.0])
+    assert np.all(b.data < 1.0) and a not in opt.state
+
+
+def test_steps_after_the_first_allocate_no_parameter_sized_array():
+    # the module's promise, "one scratch array per parameter, reused": a mutant that made a new
+    # one each step (get(None), storing None, `==` for `!=`) computed the same numbers
+    n = 100_000
+    for cls in (SGD, Adam, RMSprop):
+        p = nn.Parameter(np.zeros(n))
+        opt = cls([p], lr=0.1)
+        p.grad = np.ones(n)
+        opt.step()  # state and scratch arrays are made here
+        tracemalloc.start()
+        try:
+            opt.step()
+            opt.step()
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < n * 8 // 4, (cls.__name__, peak)
+
+
+def test_a_parameter_whose_array_changes_shape_gets_a_new_scratch_array():
+    # (`and` for `or`: a scratch array of the old shape was reused)
+    p = nn.Parameter(np.ones(3))
+    opt = SGD([p], lr=0.5)
+    p.grad = np.ones(3)
+    opt.step()
+    p.data = np.ones(5)
+    p.grad = np.ones(5)
+    opt.step()
+    close(p.data, [0.5] * 5)
+
+
+def test_state_dict_is_a_snapshot_and_load_state_dict_a_copy():
+    # (copy for deepcopy, state arrays not copied: later steps or edits leaked through)
+    p = nn.Parameter(np.zeros(2))
+    opt = SGD([{"params": [p], "tags": {"names": ["w"]}}], lr=0.1, momentum=0.9)
+    p.grad = np.ones(2)
+    opt.step()
+    sd = opt.state_dict()
+    opt.step()  # changes the momentum buffer in place
+    opt.param_groups[0]["tags"]["names"].append("changed")
+    np.testing.assert_array_equal(sd["state"][0]["momentum_buffer"], [1.0, 1.0])
+    assert sd["param_groups"][0]["tags"] == {"names": ["w"]}
+    opt2 = SGD([nn.Parameter(np.zeros(2))], lr=0.1, momentum=0.9)
+    opt2.load_state_dict(sd)
+    sd["param_groups"][0]["tags"]["names"].append("later")
+    assert opt2.param_groups[0]["tags"] == {"names": ["w"]}
+
+
+def test_state_dict_copies_the_state_not_the_parameters():
+    # ('params' not skipped before the deepcopy of the options: every parameter was copied, then
+    # the copy thrown away; same result, a model's worth of memory)
+    p = nn.Parameter(np.zeros(200_000))
+    opt = SGD([p], lr=0.1)
+    tracemalloc.start()
+    try:
+        sd = opt.state_dict()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert sd["param_groups"][0]["params"] == [0] and peak < 100_000
+
+
+def test_load_state_dict_errors_name_the_optimizer_and_every_problem():
+    # (the name as None, messages as None, `break` for `continue`, the joiner changed)
+    p = nn.Parameter(np.zeros(2))
+    opt = Adam([p])
+    with pytest.raises(ValueError) as e:
+        opt.load_state_dict({})
+    assert str(e.value) == "Adam.load_state_dict: expected a dict with 'state' and 'param_groups'"
+    two = Adam([{"params": [nn.Parameter(np.zeros(2))]}, {"params": [nn.Parameter(np.zeros(1))]}]).state_dict()
+    with pytest.raises(ValueError) as e:
+        opt.load_state_dict(two)
+    assert str(e.value) == "Adam.load_state_dict: the saved state has 2 parameter groups; this optimizer has 1"
+    bad = {"state": {5: {"step": 1.0}, 0: {"step": 1.0, "exp_avg": np.zeros(3)}},
+           "param_groups": opt.state_dict()["param_groups"]}
+    with pytest.raises(ValueError) as e:
+        opt.load_state_dict(bad)
+    assert str(e.value) == (
+        "Adam.load_state_dict:\n"
+        "  state for parameter index 5, which this optimizer does not have\n"
+        "  state 'exp_avg' of parameter 0 has shape (3,); the parameter has (2,)"
+    )
+
+
+def test_load_state_dict_takes_json_like_input_and_casts_to_the_parameter():
+    # what a JSON round trip or another dtype gives: lists for tuples, numpy scalars, float64
+    # state for a float32 parameter (list kept as list, None for the scalar, dtype not cast)
+    src = nn.Parameter(np.ones(2))
+    opt = Adam([src], betas=(0.8, 0.9))
+    src.grad = np.ones(2)
+    opt.step()
+    sd = copy.deepcopy(opt.state_dict())
+    sd["param_groups"][0]["betas"] = [0.8, 0.9]
+    sd["state"][0]["step"] = np.float64(1.0)
+    p = nn.Parameter(np.ones(2, dtype=np.float32))
+    opt2 = Adam([p])
+    opt2.load_state_dict(sd)
+    assert opt2.param_groups[0]["betas"] == (0.8, 0.9) and isinstance(opt2.param_groups[0]["betas"], tuple)
+    s = opt2.state[p]
+    assert type(s["step"]) is float and s["step"] == 1.0
+    assert s["exp_avg"].dtype == s["exp_avg_sq"].dtype == np.float32
+    p.grad = np.ones(2, dtype=np.float32)
+    opt2.step()
+    assert s["step"] == 2.0 and p.dtype == np.float32
+
+
+@pytest.mark.parametrize("cls", [Adam, AdamW])
+def test_amsgrad_divides_by_the_largest_second_moment(cls):
+    # the formula tests above never let v shrink, so AdamW dropping `amsgrad` lived
+    lr, b1, b2, eps, wd = 0.1, 0.5, 0.5, 1e-8, 0.0
+    grads = [10.0, 0.1, 0.1]
+    p = nn.Parameter(np.array([1.0]))
+    opt = cls([p], lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd, amsgrad=True)
+
+    def reference(ams):
+        x, m, v, vmax = 1.0, 0.0, 0.0, 0.0
+        for t, g in enumerate(grads, 1):
+            m = m + (1 - b1) * (g - m)
+            v = b2 * v + (1 - b2) * g * g
+            vmax = max(vmax, v)
+            x -= lr / (1 - b1**t) * m / (math.sqrt(vmax if ams else v) / math.sqrt(1 - b2**t) + eps)
+        return x
+
+    for g in grads:
+        p.grad = np.array([g])
+        opt.step()
+    assert opt.param_groups[0]["amsgrad"] is True
+    assert abs(reference(True) - reference(False)) > 1e-3
+    close(p.data, [reference(True)])
+
+
+def test_rmsprop_state_counts_steps_and_holds_only_the_buffers_it_uses():
+    # as torch's: 'step' counts (+= 2, -= 1, = 1, a start at 1 lived), a momentum buffer only
+    # with momentum > 0 (`>=` lived)
+    p, q = nn.Parameter(np.ones(2)), nn.Parameter(np.ones(2))
+    opt = RMSprop([{"params": [p]}, {"params": [q], "momentum": 0.5, "centered": True}])
+    for _ in range(3):
+        p.grad, q.grad = np.ones(2), np.ones(2)
+        opt.step()
+    assert set(opt.state[p]) == {"step", "square_avg"} and opt.state[p]["step"] == 3.0
+    assert set(opt.state[q]) == {"step", "square_avg", "momentum_buffer", "grad_avg"}
+
+
+def test_repr_lists_each_groups_options():  # (__repr__ had no test)
+    opt = SGD([{"params": [nn.Parameter(np.zeros(1))]}, {"params": [nn.Parameter(np.zeros(1))], "lr": 0.5}],
+              lr=0.1)
+    assert repr(opt) == (
+        "SGD (\n"
+        "Parameter Group 0\n    dampening: 0.0\n    lr: 0.1\n    momentum: 0.0\n    nesterov: False\n"
+        "    weight_decay: 0.0\n"
+        "Parameter Group 1\n    dampening: 0.0\n    lr: 0.5\n    momentum: 0.0\n    nesterov: False\n"
+        "    weight_decay: 0.0\n"
+        ")"
+    )
