@@ -356,3 +356,60 @@ def test_pytorch_promotion_of_float_with_int_is_kept():
     x, m = autograd.tensor(np.ones(3, np.float32)), autograd.tensor(np.array([1, 0, 2]))
     for _ in range(3):
         assert f(x, m).dtype == np.float32
+
+
+# --------------------------------------------------------------------------- differentiated later
+def test_a_compiled_loss_function_differentiates_like_eager():
+    (m1, _), (m2, _) = twins(lambda ps: None)
+
+    def loss(m):
+        return lambda x, y: F.mse_loss(m(x), y)
+
+    eager, compiled = loss(m1), autograd.compile(loss(m2))
+    for i in range(4):
+        x1 = autograd.tensor(X + i, requires_grad=True)
+        x2 = autograd.tensor(X + i, requires_grad=True)
+        a, b = eager(x1, autograd.tensor(Y)), compiled(x2, autograd.tensor(Y))
+        same(a, b)
+        assert b.requires_grad and b.grad_fn is not None
+        (a * 3).backward()  # the output goes on into an eager graph
+        (b * 3).backward()
+        same(x1.grad, x2.grad)
+        for p, q in zip(m1.parameters(), m2.parameters()):
+            same(p.grad, q.grad)
+    assert compiled.stats == {"captures": 1, "replays": 3, "misses": 0, "eager": 0}
+
+
+def test_several_outputs_and_inference():
+    m = mlp()
+
+    def two(x):
+        h = m(x)
+        return h.sum(), (h * h).mean()
+
+    f = autograd.compile(two)
+    for _ in range(3):
+        x = autograd.tensor(X)
+        s, q = f(x)
+        (s + q).backward()
+    grads = [p.grad.data.copy() for p in m.parameters()]
+    m.zero_grad()
+    for _ in range(3):
+        s, q = two(autograd.tensor(X))
+        (s + q).backward()
+    for g, p in zip(grads, m.parameters()):
+        np.testing.assert_allclose(g, p.grad.data, rtol=1e-13)  # (summed per output, then together)
+    infer = autograd.compile(m)
+    with autograd.no_grad():
+        for _ in range(3):
+            out = infer(autograd.tensor(X))
+            assert out.grad_fn is None
+            same(out, m(autograd.tensor(X)))
+    assert infer.stats["replays"] == 2
+
+
+def test_double_backward_through_a_compiled_function_is_refused():
+    f = autograd.compile(lambda x: (x * x).sum())
+    x = autograd.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(autograd.CompileError, match="create_graph"):
+        autograd.grad(f(x), x, create_graph=True)

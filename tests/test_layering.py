@@ -17,7 +17,7 @@ LAYERS = [
     "ops.elementwise", "ops.shape", "ops.reductions", "ops.linalg", "ops.nn_ops", "ops",
     "engine", "operations", "inplace", "fused", "factories", "grad", "function", "functional",
     "testing.gradcheck", "testing.strategies", "testing",
-    "compile.trace", "compile.scope", "compile.plan", "compile",
+    "compile.trace", "compile.scope", "compile.plan", "compile.vjp", "compile",
     "viz.render", "viz.record", "viz.graph", "viz.dot", "viz", "demo", "",
 ]
 

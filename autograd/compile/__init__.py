@@ -58,6 +58,7 @@ from ..tensor import Tensor, make
 from . import plan as _plan
 from . import scope as _state
 from . import trace as _trace
+from . import vjp as _vjp
 from .trace import CompileError, Miss, Ref
 
 __all__ = ["compile", "Compiled", "CompileError"]
@@ -161,17 +162,38 @@ class Compiled:
             hooks.install()
             try:
                 result = self.fn(*targs, **tkwargs)
-                template = _output(rec, result, found)
+                graphs = [] if hooks.backward_ran or not state.enabled else _vjp.graph_outputs(result)
+                if graphs:  # differentiated later: record a backward per output too
+                    forward_end = len(rec.steps)
+                    cands = _vjp.candidates(args, kwargs, found)
+                    _vjp.check_inside(graphs, cands, hooks.inner)
+                    parts = _vjp.record_backwards(rec, graphs, cands)
+                template = _output(rec, result, found, graphs)
             finally:
                 hooks.remove()
                 scope.finish()
+        if not graphs:
             result = _unwrap_output(result)
-        if hooks.error is not None:
-            raise hooks.error
+            if scope.one_shot is None and hooks.incomplete is None:
+                p = _plan.build(rec, scope, template)
+                self._plans.setdefault(key, []).append(p)
+                self.last_plan = p
+            return result
+        # two plans over one recording; even this call's outputs get the compiled backward
+        saved = _vjp.saved_values(rec, parts)
+        backwards = [_plan.build(rec, None, ("tuple", refs), steps=rec.steps[a:b], inputs=saved)
+                     for a, b, _, refs in parts]
+        output = _vjp.output_maker(self.__name__, backwards, cands)
+        forward = _plan.build(rec, scope, template, steps=rec.steps[:forward_end], saved=saved,
+                              namespace={"_output": output})
+        plain = tuple(rec._plain(k) for k in saved)
+        result = _rebuild(result, graphs, output, plain, args, kwargs)
         if scope.one_shot is None and hooks.incomplete is None:
-            p = _plan.build(rec, scope, template)
-            self._plans.setdefault(key, []).append(p)
-            self.last_plan = p
+            run = forward.run
+            forward.run = lambda a, k, _run=run: _run(a, k)[0]
+            self._plans.setdefault(key, []).append(forward)
+            self.last_plan = forward
+            forward.backwards = backwards
         return result
 
     def plans(self) -> list:
@@ -242,13 +264,16 @@ def _swap_args(scope, args, kwargs):
 
 
 # --------------------------------------------------------------------------- outputs
-def _output(rec, x, found):
+def _output(rec, x, found, graphs=()):
     """The function's result as a template for the plan's return statement."""
     t = type(x)
     if isinstance(x, Tensor):
         d = x.data
         if any(x is f for f in found.tensors):
             return ("const", x)
+        for j, g in enumerate(graphs):
+            if x is g:
+                return ("graph", j, Ref(d._v))
         if _trace.is_traced(d):
             return ("tensor", Ref(d._v))
         if isinstance(d, np.ndarray):
@@ -260,17 +285,32 @@ def _output(rec, x, found):
     if isinstance(x, np.ndarray):
         return Ref(rec._value_of(x))
     if t is tuple:
-        return ("tuple", tuple(_output(rec, i, found) for i in x))
+        return ("tuple", tuple(_output(rec, i, found, graphs) for i in x))
     if t is list:
-        return ("list", [_output(rec, i, found) for i in x])
+        return ("list", [_output(rec, i, found, graphs) for i in x])
     if t is dict:
-        return ("dict", [(k, _output(rec, v, found)) for k, v in x.items()])
+        return ("dict", [(k, _output(rec, v, found, graphs)) for k, v in x.items()])
     if x is None or t in (str, int, float, bool):
         return ("const", x)
     raise CompileError(
         f"compile: the function returns a {t.__name__}; compiled functions return Tensors, arrays, "
         "numbers, or tuples, lists and dicts of them"
     )
+
+
+def _rebuild(x, graphs, output, saved, args, kwargs):
+    """The capture's result, its graph outputs remade with the compiled backward."""
+    if isinstance(x, Tensor):
+        for j, g in enumerate(graphs):
+            if x is g:
+                return output(j, x.data._a, saved, args, kwargs)
+        return _unwrap_output(x)
+    t = type(x)
+    if t is tuple or t is list:
+        return t(_rebuild(i, graphs, output, saved, args, kwargs) for i in x)
+    if t is dict:
+        return {k: _rebuild(v, graphs, output, saved, args, kwargs) for k, v in x.items()}
+    return _unwrap_output(x)
 
 
 def _unwrap_output(x):
@@ -303,6 +343,8 @@ class _Hooks:
         self.incomplete = None
         self.labelled = 0
         self.known_modules = {id(m) for m in found.modules}
+        self.backward_ran = False
+        self.inner: set[int] = set()  # nodes recorded during the call
 
     def _label(self, label):
         steps = self.rec.steps
@@ -315,6 +357,8 @@ class _Hooks:
         if state.anomaly:
             raise CompileError("compile: anomaly mode is turned on inside the compiled function; "
                                "turn it on around the call instead (compiled functions then run eagerly)")
+        if out._node is not None:
+            self.inner.add(id(out._node))
         scope = state.scope
         where = getattr(scope, "_path", None) or (type(scope).__name__ if scope is not None else "")
         self._label(("forward", op.name, where))
@@ -328,6 +372,7 @@ class _Hooks:
                     break
 
     def on_backward(self, roots):
+        self.backward_ran = True
         self._label(("forward", None, None))
         _check_hooks(roots)
         if self.prev_backward is not None:

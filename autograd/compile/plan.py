@@ -158,15 +158,19 @@ def _arg_text(a) -> str:
 
 
 # --------------------------------------------------------------------------- building
-def build(rec: Recorder, scope, out_template) -> Plan:
+def build(rec: Recorder, scope, out_template, steps=None, inputs=(), saved=None, namespace=None) -> Plan:
     """The plan of one capture (see module doc). `out_template` is the function's result
-    with Refs for values and ('tensor', ref) for Tensors to make."""
+    with Refs for values and ('tensor', ref) for Tensors to make.
+
+    For a function whose outputs are differentiated later, the forward and the backward are
+    two plans over one recording: `steps` picks each one's steps; the forward also returns the
+    `saved` values, which the backward receives as its `inputs`."""
     values = rec.values
-    steps = list(rec.steps)
+    steps = list(rec.steps if steps is None else steps)
     R = _roots(rec)
-    live = set()
+    live = set(saved or ())
     _refs(out_template, live)
-    for _, ref in scope.writebacks:
+    for _, ref in scope.writebacks if scope is not None else ():
         _refs(ref, live)
     ext_roots = {R[v.id] for v in values if v.kind == "ext"}
     for s in steps:
@@ -209,7 +213,7 @@ def build(rec: Recorder, scope, out_template) -> Plan:
     steps, alias = _dedupe(steps, values, R, written_roots, live)
 
     # 4. buffers
-    namespace = {"Miss": Miss, "make": make, "counter": counter, "ndarray": np.ndarray}
+    namespace = dict(namespace or {}, Miss=Miss, make=make, ndarray=np.ndarray)
     escaping_roots = {R[k] for k in live}
     buffers = {}
     nbytes = 0
@@ -234,8 +238,9 @@ def build(rec: Recorder, scope, out_template) -> Plan:
         used.update(s.writes)
     src = _Source(namespace, values, alias)
     pro = []
+    given = set(inputs)
     for v in values:
-        if v.kind != "ext" or v.id not in used:
+        if v.kind != "ext" or v.id not in used or v.id in given:
             continue
         what = src.const("external " + v.loc.text())
         pro.append(f"v{v.id} = {src.loc(v.loc)}")
@@ -244,7 +249,7 @@ def build(rec: Recorder, scope, out_template) -> Plan:
                        f"v{v.id}.dtype is not {src.const(v.dtype)}: raise Miss({what})")
         else:
             pro.append(f"if type(v{v.id}) is not {src.const(_plain_type(v.scalar))}: raise Miss({what})")
-    for loc, kind, value in scope.pins:
+    for loc, kind, value in scope.pins if scope is not None else ():
         e = src.loc(loc)
         what = src.const("pin " + loc.text())
         if kind == "none":
@@ -253,8 +258,9 @@ def build(rec: Recorder, scope, out_template) -> Plan:
             pro.append(f"if {e} is not {src.const(value)}: raise Miss({what})")
         else:
             pro.append(f"if {e} != {src.const(value)}: raise Miss({what})")
-    lines = ["def replay(args, kwargs):", "    try:"]
+    lines = ["def replay(args, kwargs, saved=None):", "    try:"]
     lines += ["        " + line for line in pro] or ["        pass"]
+    lines += [f"        v{k} = saved[{i}]" for i, k in enumerate(inputs)]
     lines += ["    except (AttributeError, KeyError, IndexError, TypeError) as e:",
               "        raise Miss(repr(e)) from None"]
     for v in values:
@@ -262,11 +268,15 @@ def build(rec: Recorder, scope, out_template) -> Plan:
             lines.append(f"    v{v.id} = {src.const(v.snapshot)}.copy(order='K')")
     for s in steps:
         lines += ["    " + line for line in src.step(s, buffers)]
-    for loc, ref in scope.writebacks:
+    for loc, ref in scope.writebacks if scope is not None else ():
         lines.append(f"    {src.loc(loc)} = {src.ref(ref)}")
-    for t, d in scope.version_moves:
+    for t, d in scope.version_moves if scope is not None else ():
         lines.append(f"    {src.const(counter(t))}[0] += {d}")
-    lines.append(f"    return {src.output(out_template)}")
+    if saved is not None:
+        lines.append("    S = (" + "".join(src.arg(Ref(k)) + ", " for k in saved) + ")")
+        lines.append(f"    return {src.output(out_template)}, S")
+    else:
+        lines.append(f"    return {src.output(out_template)}")
     source = "\n".join(lines) + "\n"
     return Plan(source, namespace, steps, rec, len(buffers), nbytes, first_effect, {})
 
@@ -521,6 +531,8 @@ class _Source:
     def output(self, t) -> str:
         if isinstance(t, tuple) and len(t) == 2 and t[0] == "tensor":
             return f"make({self.arg(t[1])})"
+        if isinstance(t, tuple) and len(t) == 3 and t[0] == "graph":  # an output differentiated later
+            return f"_output({t[1]}, {self.arg(t[2])}, S, args, kwargs)"
         if isinstance(t, tuple) and len(t) == 2 and t[0] == "copy":
             return f"{self.arg(t[1])}.copy()"
         if isinstance(t, tuple) and len(t) == 2 and t[0] == "const":

@@ -228,8 +228,9 @@ class Scope:
         self.swap(t, "attr", "data", loc.child("attr", "data"))
         g = t._grad
         gl = loc.child("attr", "_grad")
-        self.grads.append((t, g, gl))
-        self.pins.append((gl, "none", g is None))
+        pin = (gl, "none", g is None)
+        self.grads.append((t, g, gl, pin))
+        self.pins.append(pin)
         if g is not None:
             self.swap(g, "attr", "data", gl.child("attr", "data"))
             self.versions.append((g, _version(g)))
@@ -322,8 +323,11 @@ class Scope:
                 )
             elif now is not original:
                 self.writebacks.append((loc, ("const", now)))
-        for t, g, gl in self.grads:
+        unused = []
+        for t, g, gl, pin in self.grads:
             ng = t._grad
+            if ng is g and (g is None or not self._read(g)):
+                unused.append(pin)  # the function did not touch this .grad: no need to pin it
             fresh = ng is not None and is_traced(ng.data)  # a new gradient (swapped ones are back by now)
             if ng is not g and fresh and (gl.root is ARGS or gl.root is KWARGS):
                 self.writebacks.append((gl, ("tensor", _ref(ng.data))))  # a new Tensor per call
@@ -353,6 +357,15 @@ class Scope:
                 self.writebacks.append((Loc(t, (("attr", "data"),)), _ref(t.data)))
                 t.data = _plain(t.data)
         self.scrub()
+
+        if unused:
+            drop = {id(p) for p in unused}
+            self.pins = [p for p in self.pins if id(p) not in drop]
+
+    def _read(self, g) -> bool:
+        """Whether a step read or wrote the (swapped) data of gradient tensor g."""
+        ids = {w._v for c, kind, key, o, w, loc in self.swapped if c is g and is_traced(w)}
+        return any(k in ids for s in self.rec.steps for k in (*s.reads, *s.writes))
 
     def scrub(self) -> None:
         """No stand-in may outlive the capture in the state it found: new optimizer state and

@@ -567,6 +567,8 @@ class Recorder:
 
     def external(self, plain, loc):
         """A value read from `loc` (a location) at each call; returns its traced stand-in."""
+        if is_traced(plain):
+            raise CompileError(f"compile: {loc.text()} holds an array of a capture in progress")
         v = self._new("ext", plain, loc)
         return self.wrap(plain, v)
 
