@@ -1,3 +1,4 @@
-# The scripts here run under `mpiexec -n 2` (started by tests/test_distributed.py): pytest
-# must not import them (their doctest collection would run them as one process).
+"""These files are programs for `mpiexec -n 2`, not test modules: they train when imported.
+tests/test_distributed.py runs them; pytest (and its doctest collector) must not."""
+
 collect_ignore_glob = ["*.py"]
