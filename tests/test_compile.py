@@ -413,3 +413,31 @@ def test_double_backward_through_a_compiled_function_is_refused():
     x = autograd.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(autograd.CompileError, match="create_graph"):
         autograd.grad(f(x), x, create_graph=True)
+
+
+@pytest.mark.parametrize("name", ["sgd-momentum", "adam-amsgrad", "rmsprop-centered"])
+def test_flat_optimizers_compile_to_the_same_numbers(name):
+    def make_flat(ps):
+        ps = list(ps)
+        opt = OPTIMIZERS[name](ps)
+        return type(opt)(ps, **{k: v for k, v in opt.defaults.items()}, flat=True)
+
+    x, y = autograd.tensor(X), autograd.tensor(Y)
+    check_twins(bn_dropout_mlp, make_flat, F.mse_loss, x, y)
+    l1, s1, _ = run_steps(bn_dropout_mlp, OPTIMIZERS[name], F.mse_loss, x, y, n=5, compiled=False)
+    l2, s2, _ = run_steps(bn_dropout_mlp, make_flat, F.mse_loss, x, y, n=5, compiled=True)
+    for a, b in zip(l1 + s1[:10], l2 + s2[:10]):  # flat and compiled = per-parameter and eager
+        same(a, b)
+
+
+def test_flat_parameters_replaced_between_replays_are_seen():
+    (m1, o1), (m2, o2) = twins(lambda ps: nn.optim.Adam(ps, lr=0.01, flat=True))
+    eager, compiled = training_step(m1, o1), autograd.compile(training_step(m2, o2))
+    x, y = autograd.tensor(X), autograd.tensor(Y)
+    for i in range(7):
+        same(eager(x, y), compiled(x, y))
+        if i == 3:
+            for m in (m1, m2):
+                m[0].weight.data = np.full((8, 3), 0.5)
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        same(p, q)

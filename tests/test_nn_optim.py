@@ -295,10 +295,11 @@ def test_zero_is_a_valid_lr_eps_beta_and_alpha():
             p.grad = g.copy()
             opt.step()
         close(p.data, [0.8, 1.2])
-    p = nn.Parameter(np.ones(2))
-    p.grad = g.copy()
-    SGD([p], lr=0.0).step()
-    close(p.data, [1.0, 1.0])
+    for cls in (SGD, Adam, AdamW, RMSprop):
+        p = nn.Parameter(np.ones(2))
+        p.grad = g.copy()
+        cls([p], lr=0.0, weight_decay=0.0).step()
+        close(p.data, [1.0, 1.0])
 
 
 def test_construction_errors_name_the_optimizer_and_the_culprit():
@@ -461,6 +462,23 @@ def test_load_state_dict_takes_json_like_input_and_casts_to_the_parameter():
     assert s["step"] == 2.0 and p.dtype == np.float32
 
 
+def test_adam_without_bias_correction():
+    # p <- p - lr m / (sqrt(v) + eps); the option is kept in the group only when False (the
+    # option dropped, renamed or stored as True, its factors of 1.0 changed to 2.0)
+    lr, b1, b2, eps = 0.1, 0.9, 0.999, 1e-8
+    p = nn.Parameter(P0.copy())
+    opt = Adam([p], lr=lr, bias_correction=False)
+    assert opt.param_groups[0]["bias_correction"] is False
+    assert "bias_correction" not in Adam([nn.Parameter(P0.copy())]).param_groups[0]
+    x, m, v = P0.copy(), 0 * P0, 0 * P0
+    for g in GRADS:
+        p.grad = g.copy()
+        opt.step()
+        m = m + (1 - b1) * (g - m)
+        v = b2 * v + (1 - b2) * g * g
+        x = x - lr * m / (np.sqrt(v) + eps)
+        close(p.data, x)
+
 @pytest.mark.parametrize("cls", [Adam, AdamW])
 def test_amsgrad_divides_by_the_largest_second_moment(cls):
     # the formula tests above never let v shrink, so AdamW dropping `amsgrad` lived
@@ -509,3 +527,76 @@ def test_repr_lists_each_groups_options():  # (__repr__ had no test)
         "    weight_decay: 0.0\n"
         ")"
     )
+
+
+# --------------------------------------------------------------------------- flat=True
+FLAT_CASES = [(SGD, dict(lr=0.1, momentum=0.9, weight_decay=0.01)), (SGD, dict(lr=0.1)),
+              (Adam, dict(lr=0.01, amsgrad=True)), (AdamW, dict(lr=0.01)),
+              (RMSprop, dict(lr=0.01, momentum=0.5, centered=True, weight_decay=0.1))]
+
+
+def _two_groups(seed=1):
+    rng = np.random.default_rng(seed)
+    a = [nn.Parameter(rng.normal(size=s)) for s in ((3, 2), (2,))]
+    b = [nn.Parameter(rng.normal(size=(4,)).astype(np.float32)), nn.Parameter(rng.normal(size=(2, 2)))]
+    return a, b
+
+
+@pytest.mark.parametrize("cls, kw", FLAT_CASES, ids=lambda c: getattr(c, "__name__", ""))
+def test_flat_buffers_give_the_same_numbers_and_keep_identities(cls, kw):
+    runs = []
+    for flat in (False, True):
+        a, b = _two_groups()
+        ids = [id(p) for p in a + b]
+        opt = cls([{"params": a}, {"params": b, "lr": 0.05}], **kw, flat=flat)
+        rng = np.random.default_rng(2)
+        for _ in range(4):
+            opt.zero_grad()
+            for p in a + b:
+                p.grad = rng.normal(size=p.shape).astype(p.dtype)
+            opt.step()
+        assert [id(p) for p in a + b] == ids
+        runs.append(([p.data.copy() for p in a + b], opt.state_dict()))
+    (p0, s0), (p1, s1) = runs
+    for x, y in zip(p0, p1):
+        assert x.dtype == y.dtype and np.array_equal(x, y)
+    assert s0["param_groups"] == s1["param_groups"] and s0["state"].keys() == s1["state"].keys()
+    for k in s0["state"]:
+        for name, v in s0["state"][k].items():
+            w = s1["state"][k][name]
+            assert np.array_equal(v, w) if isinstance(v, np.ndarray) else v == w
+
+
+def test_flat_parameters_gradients_and_state_are_views_of_one_buffer():
+    a, b = _two_groups()
+    opt = Adam(a + b, lr=0.01, flat=True)
+    for p in a + b:
+        p.grad = np.ones(p.shape, dtype=p.dtype)
+    opt.step()
+    opt.zero_grad()
+    buffers = {k: v for k, v in opt._flat.items()}
+    for p in a + b:
+        dt = p.dtype.str
+        assert np.shares_memory(p.data, buffers[f"param {dt}"])
+        assert np.shares_memory(p.grad.data, buffers[f"grad {dt}"]) and not p.grad.data.any()
+        assert np.shares_memory(opt.state[p]["exp_avg"], buffers[f"exp_avg {dt}"])
+    assert {k.split()[0] for k in buffers} == {"param", "grad", "work", "exp_avg", "exp_avg_sq"}
+
+
+def test_flat_sees_data_replaced_and_state_loaded():
+    a, b = _two_groups()
+    ref_a, ref_b = _two_groups()
+    opt, ref = SGD(a + b, lr=0.1, momentum=0.9, flat=True), SGD(ref_a + ref_b, lr=0.1, momentum=0.9)
+    for step in range(4):
+        for p, q in zip(a + b, ref_a + ref_b):
+            p.grad = np.full(p.shape, 0.5, dtype=p.dtype)
+            q.grad = np.full(q.shape, 0.5, dtype=q.dtype)
+        if step == 2:
+            a[0].data = np.zeros((3, 2))  # replaced from outside
+            ref_a[0].data = np.zeros((3, 2))
+            opt.load_state_dict(ref.state_dict())
+        opt.step()
+        ref.step()
+        for p, q in zip(a + b, ref_a + ref_b):
+            assert np.array_equal(p.data, q.data)
+    assert np.shares_memory(a[0].data, opt._flat["param <f8"])

@@ -415,7 +415,14 @@ def _check_hooks(roots):
 
 
 def set_label(phase: str, what: str | None = None) -> None:
-    """Name the steps recorded from now on (optimizers call it: 'update', 'Adam')."""
+    """Name the steps recorded from now on (optimizers call it: 'update', 'Adam'); nothing
+    when no capture is running."""
     rec = _trace.recorder()
     if rec is not None:
         rec.label = (phase, what, None)
+
+
+# reachable from the function `autograd.compile` (the package's name is taken by it there)
+compile.set_label = set_label
+compile.CompileError = CompileError
+compile.Compiled = Compiled

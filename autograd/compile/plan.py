@@ -256,6 +256,8 @@ def build(rec: Recorder, scope, out_template, steps=None, inputs=(), saved=None,
             pro.append(f"if ({e} is None) is not {value!r}: raise Miss({what})")
         elif kind == "is":
             pro.append(f"if {e} is not {src.const(value)}: raise Miss({what})")
+        elif kind == "same":
+            pro.append(f"if {e} is not {src.loc(value)}: raise Miss({what})")
         else:
             pro.append(f"if {e} != {src.const(value)}: raise Miss({what})")
     lines = ["def replay(args, kwargs, saved=None):", "    try:"]

@@ -302,9 +302,20 @@ class Scope:
             elif isinstance(v, Tensor):
                 self.tensor(v, Loc(v))
 
+    def alias_pins(self) -> None:
+        """An array reached from two places (a parameter's .data and an optimizer's view of its
+        flat buffer) must still be one object at a replay: Python code may have compared them."""
+        first = {}
+        for _, _, _, original, stand_in, loc in self.swapped:
+            if isinstance(original, np.ndarray):
+                other = first.setdefault(id(stand_in), loc)
+                if other is not loc:
+                    self.pins.append((loc, "same", other))
+
     # swapping out
     def finish(self) -> None:
         """Put the plain arrays back; note write-backs, version moves and structure changes."""
+        self.alias_pins()
         for container, kind, key, original, stand_in, loc in reversed(self.swapped):
             try:
                 now = getattr(container, key) if kind == "attr" else container[key]

@@ -1,5 +1,17 @@
 """The optimizer base: parameter groups, gradients, and state that round-trips through
-`state_dict()` / `load_state_dict()` (PyTorch's layout: state by parameter index)."""
+`state_dict()` / `load_state_dict()` (PyTorch's layout: state by parameter index).
+
+`flat=True` (PyTorch's "foreach"/"fused" idea, as a memory layout): all parameters, gradients
+and state of one dtype live in one contiguous array each, and every parameter's `.data`,
+`.grad` and state entry is a view into it. A step is then a handful of numpy calls per
+parameter group instead of a handful per parameter (the same numbers, bit for bit: the
+formulas are elementwise), and data-parallel training has one buffer per dtype to
+all-reduce. Parameters keep their identity; `state_dict()` is the same as without it. What
+differs, as PyTorch's `zero_grad(set_to_none=False)`: `zero_grad()` zeroes the gradient buffer
+in place, so `.grad` stays a view and backward accumulates straight into it, and a parameter
+without a gradient is updated as if it were zero. `p.data = new` or a new `.grad` Tensor set
+from outside is copied into the buffer at the next step; the views follow.
+"""
 
 from __future__ import annotations
 
@@ -18,11 +30,12 @@ class Optimizer:
     Updates run on the parameters' arrays in place, outside the graph.
     """
 
-    def __init__(self, params, defaults: dict):
+    def __init__(self, params, defaults: dict, flat: bool = False):
         self.defaults = dict(defaults)
         self.state: dict = {}
         self.param_groups: list[dict] = []
         self._scratch: dict = {}  # one reusable work array per parameter (never saved)
+        self._flat = None  # flat=True: {"param float32": array, "grad ...", "work ...", state names}
         if isinstance(params, Tensor):
             raise TypeError(
                 f"{type(self).__name__}: params must be an iterable of Tensors or of dicts; got a Tensor "
@@ -35,6 +48,10 @@ class Optimizer:
             params = [{"params": params}]
         for group in params:
             self.add_param_group(group)
+        if flat:
+            if type(self)._math is Optimizer._math:
+                raise TypeError(f"{type(self).__name__}: flat=True needs the optimizer's formulas in _math()")
+            self._flatten()
 
     def _check_options(self, group: dict) -> None:
         """Subclasses validate their options (clear errors before anything changes)."""
@@ -63,9 +80,23 @@ class Optimizer:
             group.setdefault(k, v)
         self._check_options(group)
         self.param_groups.append(group)
+        if self._flat is not None:
+            self._flatten()
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Drop (or zero in place) the gradients of every parameter."""
+        """Drop (or zero in place) the gradients of every parameter. With flat=True: zero the
+        gradient buffer in place (every `.grad` a view into it), whatever `set_to_none` says."""
+        if self._flat is not None:
+            for p, gv in self._grad_views.items():
+                gt = p.grad
+                if gt is None:
+                    p.grad = self._grad_tensors[p]
+                elif gt.data is not gv:
+                    gt.data = gv
+            for key, a in self._flat.items():
+                if key.startswith("grad "):
+                    a.fill(0)
+            return
         for g in self.param_groups:
             for p in g["params"]:
                 if set_to_none:
@@ -80,13 +111,127 @@ class Optimizer:
         if closure is not None:
             with autograd.enable_grad():
                 loss = closure()
+        autograd.compile.set_label("update", type(self).__name__)  # (names its kernels in a plan)
         with autograd.no_grad():
-            for group in self.param_groups:
-                self._update(group)
+            if self._flat is not None:
+                self._sync()
+                self._update_flat()
+            else:
+                for group in self.param_groups:
+                    self._update(group)
         return loss
 
     def _update(self, group: dict) -> None:
+        """One update of each parameter of the group that has a gradient (by `_math`)."""
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state.get(p)
+            new = state is None
+            if new:
+                state = {}
+            self._math(group, p.data, p.grad.data, state, self._work(p))
+            if new and state:
+                self.state[p] = state
+            autograd.increment_version(p)  # (written through .data: count it for backward's check)
+
+    def _math(self, group: dict, p: np.ndarray, grad: np.ndarray, state: dict, work: np.ndarray) -> None:
+        """The update formulas on arrays in place: a parameter `p` (or a flat buffer of them),
+        its gradient, its state (a dict to fill on the first step) and a scratch array."""
         raise NotImplementedError
+
+    # ------------------------------------------------------------------ flat=True
+    def _flatten(self) -> None:
+        """(Re)lay out every parameter, gradient and state array of one dtype in one array,
+        group after group, and make each a view into it (see the module doc)."""
+        chunks, sizes = [], {}
+        for gi, g in enumerate(self.param_groups):
+            by_dtype: dict = {}
+            for p in g["params"]:
+                by_dtype.setdefault(p.dtype.str, []).append(p)
+            for dt, ps in by_dtype.items():
+                start = sizes.get(dt, 0)
+                sizes[dt] = start + sum(p.data.size for p in ps)
+                chunks.append((gi, dt, start, sizes[dt], ps))
+        flat = {}
+        for dt, n in sizes.items():
+            flat[f"param {dt}"] = np.empty(n, dtype=dt)
+            flat[f"grad {dt}"] = np.zeros(n, dtype=dt)
+            flat[f"work {dt}"] = np.empty(n, dtype=dt)
+        self._flat, self._chunks = flat, chunks
+        self._views, self._grad_views, self._grad_tensors = {}, {}, {}
+        for _, dt, a, _, ps in chunks:
+            for p in ps:
+                view = self._view(f"param {dt}", dt, a, p)
+                view[...] = p.data
+                p.data = view
+                self._views[p] = view
+                gv = self._grad_views[p] = self._view(f"grad {dt}", dt, a, p)
+                self._grad_tensors[p] = autograd.as_tensor(gv)
+                if p.grad is not None:
+                    gv[...] = p.grad.data
+                    p.grad.data = gv
+                for name, v in list(self.state.get(p, {}).items()):
+                    if isinstance(v, np.ndarray):
+                        sv = self._view(f"{name} {dt}", dt, a, p, zero=True)
+                        sv[...] = v
+                        self.state[p][name] = sv
+                a += p.data.size
+
+    def _view(self, key: str, dt: str, offset: int, p, zero: bool = False) -> np.ndarray:
+        buf = self._flat.get(key)
+        if buf is None:
+            n = self._flat[f"param {dt}"].size
+            buf = self._flat[key] = np.zeros(n, dtype=dt) if zero else np.empty(n, dtype=dt)
+        return buf[offset : offset + p.data.size].reshape(p.data.shape)
+
+    def _sync(self) -> None:
+        """Copy into the buffers what was set from outside since the last step (`p.data = new`,
+        a new `.grad` Tensor, none at all: zeros) and point it back to the views."""
+        for p, view in self._views.items():
+            d = p.data
+            if d is not view:
+                if d.shape != view.shape or d.dtype != view.dtype:
+                    self._flatten()
+                    return self._sync()
+                np.copyto(view, d)
+                p.data = view
+        for p, gv in self._grad_views.items():
+            gt = p.grad
+            if gt is None:
+                gv.fill(0)
+                p.grad = self._grad_tensors[p]
+            elif gt.data is not gv:
+                np.copyto(gv, gt.data)
+                gt.data = gv
+
+    def _update_flat(self) -> None:
+        """One update per parameter group and dtype, on the flat buffers' slices."""
+        flat = self._flat
+        for gi, dt, a, b, ps in self._chunks:
+            group = self.param_groups[gi]
+            first = self.state.get(ps[0])
+            state = {}
+            for name, v in (first or {}).items():
+                state[name] = flat[f"{name} {dt}"][a:b] if isinstance(v, np.ndarray) else v
+            arrays = {name: v for name, v in state.items() if isinstance(v, np.ndarray)}
+            self._math(group, flat[f"param {dt}"][a:b], flat[f"grad {dt}"][a:b], state, flat[f"work {dt}"][a:b])
+            offset = a
+            for p in ps:
+                st = self.state.get(p)
+                if st is None:
+                    st = self.state[p] = {}
+                for name, v in state.items():
+                    if not isinstance(v, np.ndarray):
+                        st[name] = v
+                    elif arrays.get(name) is not v:  # made by this step (its first): into the buffer
+                        sv = self._view(f"{name} {dt}", dt, offset, p, zero=True)
+                        sv[...] = v[offset - a : offset - a + p.data.size].reshape(p.data.shape)
+                        st[name] = sv
+                offset += p.data.size
+                if not st:
+                    del self.state[p]
+                autograd.increment_version(p)
 
     def _work(self, p: Tensor) -> np.ndarray:
         """A scratch array shaped like p (reused every step: no allocation on the hot path)."""
@@ -170,6 +315,8 @@ class Optimizer:
                 if k != "params":
                     g[k] = tuple(v) if isinstance(v, list) else copy.deepcopy(v)
         self.state = new_state
+        if self._flat is not None:
+            self._flatten()  # the loaded state into the buffers
 
     def __repr__(self) -> str:
         lines = [type(self).__name__ + " ("]

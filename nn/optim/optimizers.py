@@ -2,14 +2,14 @@
 operation (so the same inputs give the same parameters to float64 round-off).
 
 Every update writes into the parameter and state arrays in place (`out=`), reusing one
-scratch array per parameter: a step allocates almost nothing.
+scratch array per parameter: a step allocates almost nothing. Each optimizer's formulas are
+written once, in `_math`, on arrays of any shape: one parameter's, or with ``flat=True`` the
+whole flat buffer of a parameter group (see `Optimizer`), bit for bit the same numbers.
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-from autograd import increment_version
 
 from .optimizer import Optimizer
 
@@ -23,7 +23,7 @@ def _decayed(p, grad, wd: float, work):
     """grad + wd·p (PyTorch's L2 weight decay), into `work` when wd is not 0."""
     if not wd:
         return grad
-    np.multiply(p.data, wd, out=work)
+    np.multiply(p, wd, out=work)
     work += grad
     return work
 
@@ -40,9 +40,9 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False):
+                 weight_decay: float = 0.0, nesterov: bool = False, *, flat: bool = False):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov))
+                                      weight_decay=weight_decay, nesterov=nesterov), flat=flat)
 
     def _check_options(self, g):
         _check("SGD", g["lr"] >= 0, f"learning rate: {g['lr']}")
@@ -51,32 +51,26 @@ class SGD(Optimizer):
         if g["nesterov"] and (g["momentum"] <= 0 or g["dampening"] != 0):
             raise ValueError("SGD: Nesterov momentum requires a momentum and zero dampening")
 
-    def _update(self, g):
+    def _math(self, g, p, grad, state, work):
         lr, mu, damp, wd, nesterov = g["lr"], g["momentum"], g["dampening"], g["weight_decay"], g["nesterov"]
-        for p in g["params"]:
-            if p.grad is None:
-                continue
-            work = self._work(p)
-            d_p = _decayed(p, p.grad.data, wd, work)
-            if mu:
-                state = self.state.setdefault(p, {})
-                buf = state.get("momentum_buffer")
-                if buf is None:
-                    buf = state["momentum_buffer"] = np.array(d_p, copy=True)
+        d_p = _decayed(p, grad, wd, work)
+        if mu:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = np.array(d_p, copy=True)
+            else:
+                buf *= mu
+                if damp:
+                    np.multiply(d_p, 1 - damp, out=work)
+                    buf += work
                 else:
-                    buf *= mu
-                    if damp:
-                        np.multiply(d_p, 1 - damp, out=work)
-                        buf += work
-                    else:
-                        buf += d_p
-                if nesterov:
-                    d_p = d_p + buf * mu  # d_p may live in `work`: a fresh array here
-                else:
-                    d_p = buf
-            np.multiply(d_p, -lr, out=work)
-            p.data += work
-            increment_version(p)  # (written through .data: count it for backward's check)
+                    buf += d_p
+            if nesterov:
+                d_p = d_p + buf * mu  # d_p may live in `work`: a fresh array here
+            else:
+                d_p = buf
+        np.multiply(d_p, -lr, out=work)
+        p += work
 
 
 class Adam(Optimizer):
@@ -99,11 +93,12 @@ class Adam(Optimizer):
     _decoupled = False
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False, bias_correction: bool = True):
+                 weight_decay: float = 0.0, amsgrad: bool = False, bias_correction: bool = True, *,
+                 flat: bool = False):
         # only a non-default value goes into the options: PyTorch's defaults and state_dicts stay
         extra = {} if bias_correction else {"bias_correction": False}
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
-                                      weight_decay=weight_decay, amsgrad=amsgrad, **extra))
+                                      weight_decay=weight_decay, amsgrad=amsgrad, **extra), flat=flat)
 
     def _check_options(self, g):
         name = type(self).__name__
@@ -114,52 +109,43 @@ class Adam(Optimizer):
         _check(name, 0 <= b2 < 1, f"beta parameter at index 1: {b2}")
         _check(name, g["weight_decay"] >= 0, f"weight_decay value: {g['weight_decay']}")
 
-    def _update(self, g):
+    def _math(self, g, p, grad, state, work):
         lr, eps, wd, amsgrad = g["lr"], g["eps"], g["weight_decay"], g["amsgrad"]
         b1, b2 = g["betas"]
-        for p in g["params"]:
-            if p.grad is None:
-                continue
-            grad = p.grad.data
-            state = self.state.get(p)
-            if not state:
-                state = self.state[p] = {
-                    "step": 0.0,
-                    "exp_avg": np.zeros_like(p.data),
-                    "exp_avg_sq": np.zeros_like(p.data),
-                }
-                if amsgrad:
-                    state["max_exp_avg_sq"] = np.zeros_like(p.data)
-            work = self._work(p)
-            if self._decoupled:
-                p.data *= 1 - lr * wd
-            elif wd:
-                grad = grad + wd * p.data
-            state["step"] = step = state["step"] + 1
-            m, v = state["exp_avg"], state["exp_avg_sq"]
-            np.subtract(grad, m, out=work)  # m.lerp_(grad, 1 - b1)
-            work *= 1 - b1
-            m += work
-            v *= b2  # v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
-            np.multiply(grad, 1 - b2, out=work)
-            work *= grad
-            v += work
-            corrected = g.get("bias_correction", True)
-            bias_correction1 = 1 - b1**step if corrected else 1.0
-            bias_correction2 = 1 - b2**step if corrected else 1.0
-            step_size = lr / bias_correction1
-            bias_correction2_sqrt = bias_correction2**0.5
+        if not state:
+            state["step"] = 0.0
+            state["exp_avg"] = np.zeros_like(p)
+            state["exp_avg_sq"] = np.zeros_like(p)
             if amsgrad:
-                vmax = state["max_exp_avg_sq"]
-                np.maximum(vmax, v, out=vmax)
-                v = vmax
-            np.sqrt(v, out=work)  # denom = sqrt(v) / sqrt(bc2) + eps
-            work /= bias_correction2_sqrt
-            work += eps
-            np.divide(m, work, out=work)  # p.addcdiv_(m, denom, value=-step_size)
-            work *= -step_size
-            p.data += work
-            increment_version(p)  # (written through .data: count it for backward's check)
+                state["max_exp_avg_sq"] = np.zeros_like(p)
+        if self._decoupled:
+            p *= 1 - lr * wd
+        elif wd:
+            grad = grad + wd * p
+        state["step"] = step = state["step"] + 1
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        np.subtract(grad, m, out=work)  # m.lerp_(grad, 1 - b1)
+        work *= 1 - b1
+        m += work
+        v *= b2  # v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
+        np.multiply(grad, 1 - b2, out=work)
+        work *= grad
+        v += work
+        corrected = g.get("bias_correction", True)
+        bias_correction1 = 1 - b1**step if corrected else 1.0
+        bias_correction2 = 1 - b2**step if corrected else 1.0
+        step_size = lr / bias_correction1
+        bias_correction2_sqrt = bias_correction2**0.5
+        if amsgrad:
+            vmax = state["max_exp_avg_sq"]
+            np.maximum(vmax, v, out=vmax)
+            v = vmax
+        np.sqrt(v, out=work)  # denom = sqrt(v) / sqrt(bc2) + eps
+        work /= bias_correction2_sqrt
+        work += eps
+        np.divide(m, work, out=work)  # p.addcdiv_(m, denom, value=-step_size)
+        work *= -step_size
+        p += work
 
 
 class AdamW(Adam):
@@ -169,8 +155,8 @@ class AdamW(Adam):
     _decoupled = True
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *, flat: bool = False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, flat=flat)
 
 
 class RMSprop(Optimizer):
@@ -181,9 +167,10 @@ class RMSprop(Optimizer):
     """
 
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False):
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False, *,
+                 flat: bool = False):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                      momentum=momentum, centered=centered))
+                                      momentum=momentum, centered=centered), flat=flat)
 
     def _check_options(self, g):
         _check("RMSprop", g["lr"] >= 0, f"learning rate: {g['lr']}")
@@ -192,50 +179,44 @@ class RMSprop(Optimizer):
         _check("RMSprop", g["momentum"] >= 0, f"momentum value: {g['momentum']}")
         _check("RMSprop", g["weight_decay"] >= 0, f"weight_decay value: {g['weight_decay']}")
 
-    def _update(self, g):
+    def _math(self, g, p, grad, state, work):
         lr, alpha, eps, wd, mu, centered = (
             g["lr"], g["alpha"], g["eps"], g["weight_decay"], g["momentum"], g["centered"]
         )
-        for p in g["params"]:
-            if p.grad is None:
-                continue
-            grad = p.grad.data
-            state = self.state.get(p)
-            if not state:
-                state = self.state[p] = {"step": 0.0, "square_avg": np.zeros_like(p.data)}
-                if mu > 0:
-                    state["momentum_buffer"] = np.zeros_like(p.data)
-                if centered:
-                    state["grad_avg"] = np.zeros_like(p.data)
-            work = self._work(p)
-            if wd:
-                grad = grad + wd * p.data
-            state["step"] += 1
-            s = state["square_avg"]
-            s *= alpha
-            np.multiply(grad, 1 - alpha, out=work)
-            work *= grad
-            s += work
-            if centered:
-                ga = state["grad_avg"]
-                np.subtract(grad, ga, out=work)  # ga.lerp_(grad, 1 - alpha)
-                work *= 1 - alpha
-                ga += work
-                np.multiply(ga, -1.0, out=work)
-                work *= ga
-                work += s
-                np.sqrt(work, out=work)
-            else:
-                np.sqrt(s, out=work)
-            work += eps
+        if not state:
+            state["step"] = 0.0
+            state["square_avg"] = np.zeros_like(p)
             if mu > 0:
-                buf = state["momentum_buffer"]
-                buf *= mu
-                np.divide(grad, work, out=work)
-                buf += work
-                np.multiply(buf, -lr, out=work)
-            else:
-                np.divide(grad, work, out=work)
-                work *= -lr
-            p.data += work
-            increment_version(p)  # (written through .data: count it for backward's check)
+                state["momentum_buffer"] = np.zeros_like(p)
+            if centered:
+                state["grad_avg"] = np.zeros_like(p)
+        if wd:
+            grad = grad + wd * p
+        state["step"] += 1
+        s = state["square_avg"]
+        s *= alpha
+        np.multiply(grad, 1 - alpha, out=work)
+        work *= grad
+        s += work
+        if centered:
+            ga = state["grad_avg"]
+            np.subtract(grad, ga, out=work)  # ga.lerp_(grad, 1 - alpha)
+            work *= 1 - alpha
+            ga += work
+            np.multiply(ga, -1.0, out=work)
+            work *= ga
+            work += s
+            np.sqrt(work, out=work)
+        else:
+            np.sqrt(s, out=work)
+        work += eps
+        if mu > 0:
+            buf = state["momentum_buffer"]
+            buf *= mu
+            np.divide(grad, work, out=work)
+            buf += work
+            np.multiply(buf, -lr, out=work)
+        else:
+            np.divide(grad, work, out=work)
+            work *= -lr
+        p += work
