@@ -259,23 +259,28 @@ MATMUL_SHAPES = [((2, 3), (3,)), ((4, 2, 3), (3,)), ((3,), (3, 4)), ((3,), (2, 3
 @pytest.mark.parametrize("sa, sb", MATMUL_SHAPES, ids=[f"{a}@{b}" for a, b in MATMUL_SHAPES])
 def test_matmul_every_operand_shape_and_each_gradient_alone(sa, sb):
     # matrix @ vector had no test: its fast path could drop, misshape or divide its
-    # gradients; asking for one gradient only catches a formula that reads the other operand's
-    # unsaved values (`or True`) or tests the wrong `needs`; a 1-d a against a stack of b
-    # needs its gradient's axes back
+    # gradients; asking for one gradient only catches a formula that tests the wrong `needs`
+    # or reads the other operand, which is not kept then (`or True`: with non-leaf operands
+    # backward gets their nodes in place of values); a 1-d a against a stack of b needs its
+    # gradient's axes back
     rng = np.random.default_rng(3)
     a0, b0 = rng.normal(size=sa), rng.normal(size=sb)
     w = rng.normal(size=np.matmul(a0, b0).shape)
     np.testing.assert_allclose((t64(a0, False) @ t64(b0, False)).data, np.matmul(a0, b0), rtol=1e-14)
-    full = grads(lambda a, b: (a @ b) * t64(w, False), t64(a0), t64(b0))
+
+    def fn(a, b):
+        return ((a * 1.0) @ (b * 1.0)) * t64(w, False)
+
+    full = grads(fn, t64(a0), t64(b0))
     for need_a, need_b in ((True, False), (False, True)):
-        ga, gb = grads(lambda a, b: (a @ b) * t64(w, False), t64(a0, need_a), t64(b0, need_b))
+        ga, gb = grads(fn, t64(a0, need_a), t64(b0, need_b))
         if need_a:
             assert gb is None
             np.testing.assert_allclose(ga, full[0], rtol=1e-14)
         else:
             assert ga is None
             np.testing.assert_allclose(gb, full[1], rtol=1e-14)
-    assert gradcheck(lambda a, b: (a @ b) * t64(w, False), [t64(a0), t64(b0)], rtol=1e-6, atol=1e-8)
+    assert gradcheck(fn, [t64(a0), t64(b0)], rtol=1e-6, atol=1e-8)
 
 
 # ------------------------------------------------------------------------------- nn_ops
