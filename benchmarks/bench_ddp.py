@@ -14,7 +14,7 @@ machine changes from minute to minute). Targets: graphgrad's 2-rank throughput >
 Also reported: the allreduce of the whole gradient alone (2.7 MB, blocking, after a barrier),
 and the allreduce time a DDP step still waits for, with and without overlap.
 
-    python benchmarks/bench_ddp.py            # the table (about a minute)
+    python benchmarks/bench_ddp.py            # the table (2 to 5 minutes on this machine)
     TORCH_PYTHON=/path/to/python python benchmarks/bench_ddp.py
 """
 
