@@ -257,11 +257,14 @@ class DistributedDataParallel(Module):
         self.comm_seconds += time.perf_counter() - start
         self.steps_synced += 1
         for j, p in enumerate(self._params):
-            prev, view = self._prev[j], self._views[j]
-            if prev is None or prev is view:
-                p.grad = view
+            prev, slot = self._prev[j], self._slots[j]
+            if prev is None or prev.data is slot:
+                view = self._views[j]
+                if view.data is not slot:  # re-pointed elsewhere by its holder (an optimizer's flat buffer)
+                    view = self._views[j] = autograd.from_numpy(slot)
+                p.grad = view if prev is None else prev
             else:  # the user's (or an optimizer's) own gradient Tensor keeps its identity
-                prev.data[...] = view.data
+                prev.data[...] = slot
                 autograd.increment_version(prev)
                 p.grad = prev
         self._reset()

@@ -185,7 +185,7 @@ def test_two_ranks_train_as_one_process_with_the_whole_batch():
     done, _ = mpirun(str(MPI_DIR / "ddp_equivalence.py"), timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.strip().splitlines()
-    assert len(lines) == 7 and all(line.startswith("ok") for line in lines), done.stdout
+    assert len(lines) == 8 and all(line.startswith("ok") for line in lines), done.stdout
     assert "3 bucket(s)" in lines[1]  # tiny buckets: several messages, in the same order on both
 
 

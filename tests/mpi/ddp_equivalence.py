@@ -47,14 +47,16 @@ def make_model(batchnorm: bool, spare: bool) -> nn.Module:
     return nn.Sequential(*layers).double()
 
 
-def train(model, world: int, rank: int, accumulate: int, ddp_model=None) -> None:
-    """SGD (momentum) for two epochs, then Adam for two; `accumulate` micro-batches per step."""
+def train(model, world: int, rank: int, accumulate: int, ddp_model=None, flat: bool = False) -> None:
+    """SGD (momentum) for two epochs, then Adam for two; `accumulate` micro-batches per step;
+    `flat`: Adam keeps parameters and gradients in its own flat buffers (made after SGD's steps,
+    so it takes over `.grad` Tensors that DDP made)."""
     net = ddp_model or model
     sampler = nn.data.DistributedSampler(X, num_replicas=world, rank=rank, seed=7)
     loader = nn.data.DataLoader((X, Y), batch_size=B // world // accumulate, sampler=sampler)
     for opt_kind in ("sgd", "adam"):
         opt = (nn.optim.SGD(model.parameters(), lr=0.1, momentum=0.9) if opt_kind == "sgd"
-               else nn.optim.Adam(model.parameters(), lr=1e-2))
+               else nn.optim.Adam(model.parameters(), lr=1e-2, **({"flat": True} if flat else {})))
         for epoch in range(2):
             sampler.set_epoch(epoch + (2 if opt_kind == "adam" else 0))
             batches = list(loader)
@@ -94,13 +96,15 @@ CASES = {
     "SyncBatchNorm": dict(batchnorm=True),
     "no_sync, 2 micro-batches per step": dict(accumulate=2),
     "unused parameter, find_unused_parameters": dict(spare=True, ddp=dict(find_unused_parameters=True)),
+    "Adam(flat=True): the optimizer's own gradient buffer": dict(flat=True),
 }
 
 failed = []
 for name, case in CASES.items():
     bn, spare, acc = case.get("batchnorm", False), case.get("spare", False), case.get("accumulate", 1)
+    flat = case.get("flat", False)
     reference = make_model(bn, spare)
-    train(reference, 1, 0, acc)
+    train(reference, 1, 0, acc, flat=flat)
     model = make_model(bn, spare)
     if RANK == 1:  # DDP must copy rank 0's values: start rank 1 elsewhere
         for p in model.parameters():
@@ -108,7 +112,7 @@ for name, case in CASES.items():
     if bn:
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     ddp = nn.parallel.DistributedDataParallel(model, **case.get("ddp", {}))
-    train(model, WORLD, RANK, acc, ddp)
+    train(model, WORLD, RANK, acc, ddp, flat=flat)
     diff, where = max_rel_diff(model, reference)
     # every rank holds the same parameters
     mine = np.concatenate([p.data.ravel() for p in model.parameters()])
