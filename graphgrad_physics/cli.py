@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -335,6 +336,10 @@ def main(argv: Sequence[str] | None = None, prog: str = "graphgrad-demo") -> int
     (``prog`` is the name the help and the messages give the command)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["lessons"]:  # its own options: graphgrad_physics.lessons
+        if dist.launcher_world_size() > 1:  # (read from mpiexec's environment: MPI is not started)
+            if os.environ.get("PMI_RANK", os.environ.get("OMPI_COMM_WORLD_RANK", "0")) == "0":
+                print(f"{prog} lessons: error: runs as one process; start it without mpiexec", file=sys.stderr)
+            return 2
         from .lessons import main as lessons
 
         return lessons(argv[1:], f"{prog} lessons")

@@ -251,3 +251,11 @@ def test_the_demo_trains_on_two_ranks_and_an_interrupt_leaves_the_report(tmp_pat
     assert f"interrupted; {out} is as it was before this run" in rest
     assert (out / "metrics.json").read_text() == doc
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]  # no staging folder left
+
+
+@needs_mpi
+def test_the_lessons_command_refuses_mpiexec(tmp_path):
+    done, _ = mpirun("-m", "graphgrad_physics", "lessons", "--out", str(tmp_path / "lessons"), timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.count("lessons: error: runs as one process; start it without mpiexec") == 1
+    assert not (tmp_path / "lessons").exists()
