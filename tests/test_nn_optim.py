@@ -600,3 +600,21 @@ def test_flat_sees_data_replaced_and_state_loaded():
         for p, q in zip(a + b, ref_a + ref_b):
             assert np.array_equal(p.data, q.data)
     assert np.shares_memory(a[0].data, opt._flat["param <f8"])
+
+
+def test_flat_is_opt_in_and_reaches_every_optimizer():
+    # (mutation testing, issue 10) flat=False by default, flat=True passed on by AdamW and
+    # RMSprop (dropped, or defaulted to True, both lived), and an Optimizer without _math()
+    # refuses flat=True by name
+    for cls in (SGD, Adam, AdamW, RMSprop):
+        assert cls([nn.Parameter(np.zeros(2))], lr=0.1)._flat is None
+        assert cls([nn.Parameter(np.zeros(2))], lr=0.1, flat=True)._flat is not None
+
+    class Plain(nn.optim.Optimizer):
+        def _update(self, group):
+            pass
+
+    assert Plain([nn.Parameter(np.zeros(2))], {})._flat is None
+    with pytest.raises(TypeError) as e:
+        Plain([nn.Parameter(np.zeros(2))], {}, flat=True)
+    assert str(e.value) == "Plain: flat=True needs the optimizer's formulas in _math()"
