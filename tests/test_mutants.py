@@ -283,6 +283,22 @@ def test_matmul_every_operand_shape_and_each_gradient_alone(sa, sb):
     assert gradcheck(fn, [t64(a0), t64(b0)], rtol=1e-6, atol=1e-8)
 
 
+def test_norm_float32_inner_axis_and_where_it_is_zero():
+    # float32 is squared in float64 (3e20 and 4e20 overflowed); the gradient x / norm along an
+    # inner axis (the output's reshape to keepdims form skipped, or g spread along no axis);
+    # 0 where the norm is 0 (as torch), also where it underflows to 0, and x / 1 where it is 1
+    # (the mask at 1, dropped, or filled with 1)
+    n = autograd.tensor(np.array([3e20, 4e20], dtype=np.float32)).norm()
+    assert n.dtype == np.float32 and n.item() == pytest.approx(5e20, rel=1e-6)
+    x = np.random.default_rng(4).normal(size=(3, 3))
+    (g,) = grads(lambda t: t.norm(axis=1) * t64([1.0, 2.0, 3.0], False), t64(x))
+    np.testing.assert_allclose(g, x / np.linalg.norm(x, axis=1, keepdims=True) * [[1.0], [2.0], [3.0]], rtol=1e-14)
+    assert gradcheck(lambda t: t.norm(axis=0), [t64(x)], rtol=1e-6, atol=1e-8)
+    (g,) = grads(lambda t: t.norm(axis=1), t64([[0.0, 0.0], [0.6, 0.8], [1e-200, 1e-200]]))
+    np.testing.assert_array_equal(g[[0, 2]], np.zeros((2, 2)))
+    np.testing.assert_allclose(g[1], [0.6, 0.8], rtol=1e-15)
+
+
 # ------------------------------------------------------------------------------- nn_ops
 def _bce_logits_ref(x, y, pw=1.0):
     return (1 - y) * x + (1 + (pw - 1) * y) * np.log1p(np.exp(-x))
