@@ -1,5 +1,10 @@
 """The training loop the three tasks share: mini-batches, AdamW with a cosine schedule, one
-line per epoch, early stopping on the validation metric, and the best model kept."""
+line per epoch, early stopping on the validation metric, and the best model kept.
+
+The training step runs through `autograd.compile` when that is faster: the first epoch times a
+few eager steps against a few replays of the compiled step and keeps the faster one (both give
+the same numbers, bit for bit, so the choice never changes a result); each epoch line says
+which ran."""
 
 from __future__ import annotations
 
@@ -80,10 +85,54 @@ class History:
     best_epoch: int = 0
     best_val: float = float("nan")
     stopped_early: bool = False
+    steps: str = "eager"  # how the training steps ran: "compiled" or "eager"
 
     def as_dict(self) -> dict:
         return {"metric": self.metric, "epochs": self.epochs, "best_epoch": self.best_epoch,
-                "best_val": self.best_val, "stopped_early": self.stopped_early}
+                "best_val": self.best_val, "stopped_early": self.stopped_early, "steps": self.steps}
+
+
+class _Steps:
+    """The training step, eager or compiled, whichever the first steps show faster."""
+
+    TRIALS = 3  # timed steps of each kind
+
+    def __init__(self, model, loss_fn, opt, compiled: bool | None):
+        def step(xb, yb):
+            loss = loss_fn(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        self.eager = step
+        self.compiled = autograd.compile(step, fallback="eager")
+        self.mode = None if compiled is None else ("compiled" if compiled else "eager")
+        self.times: dict = {"eager": [], "compiled": []}
+        self.speedup = None
+
+    def __call__(self, xb, yb):
+        if self.mode is not None:
+            return (self.compiled if self.mode == "compiled" else self.eager)(xb, yb)
+        trying = "eager" if len(self.times["eager"]) < self.TRIALS else "compiled"
+        replays = self.compiled.stats["replays"]
+        start = time.perf_counter()
+        loss = (self.eager if trying == "eager" else self.compiled)(xb, yb)
+        took = time.perf_counter() - start
+        if trying == "eager" or self.compiled.stats["replays"] > replays:  # (captures are not timed)
+            self.times[trying].append(took)
+        if len(self.times["compiled"]) == self.TRIALS:
+            e, c = (float(np.median(self.times[k])) for k in ("eager", "compiled"))
+            self.mode, self.speedup = ("compiled" if c < e else "eager"), e / c
+        return loss
+
+    def describe(self) -> str:
+        mode = self.mode or "eager"
+        if self.speedup is None:
+            return mode
+        if mode == "compiled":
+            return f"compiled ({self.speedup:.1f}x faster)"
+        return f"eager (compiled {1 / self.speedup:.1f}x slower)"
 
 
 def fit(
@@ -104,6 +153,7 @@ def fit(
     task: str,
     verbose: bool = True,
     optimizer: str | Callable = "adamw",
+    compiled: bool | None = None,
 ) -> History:
     """Train ``model`` on ``(x, y)``; after each epoch ``validate(model)`` gives named
     validation metrics, of which ``select`` picks the best epoch.
@@ -114,6 +164,8 @@ def fit(
     were drawn by the caller (``autograd.manual_seed``), so a seed fixes the whole run.
     ``optimizer`` is a name for :func:`make_optimizer` or a function ``(params, lr,
     weight_decay) -> Optimizer``; a cosine schedule runs the learning rate down over ``epochs``.
+    ``compiled``: run the training steps through `autograd.compile` (True), eagerly (False), or
+    whichever the first steps show faster (None); the numbers are the same either way.
     """
     for name, value in (("epochs", epochs), ("batch_size", batch_size), ("patience", patience)):
         if int(value) < 1:
@@ -126,6 +178,8 @@ def fit(
     make = optimizer if callable(optimizer) else lambda *a: make_optimizer(optimizer, *a)
     opt = make(model.parameters(), lr, weight_decay)
     sched = nn.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    # (across MPI ranks the wrapper's hooks all-reduce gradients: those steps stay eager)
+    step = _Steps(net, loss_fn, opt, compiled if net is model else False)
     history = History(metric=select)
     best_state, since_best = None, 0
     sign = 1.0 if higher_is_better else -1.0
@@ -145,10 +199,7 @@ def fit(
             n = xb.shape[0]
             if n < 2:  # BatchNorm needs two samples to normalise a batch
                 continue
-            loss = loss_fn(net(xb), yb)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+            loss = step(xb, yb)
             total += float(loss.data) * n
             seen += n
         total, seen = parallel.total(total, seen)  # over the ranks
@@ -158,7 +209,8 @@ def fit(
         seconds = time.perf_counter() - start
         history.epochs.append({"epoch": epoch, "loss": total / seen, "val": val,
                                **{f"val_{k}": v for k, v in vals.items()}, "lr": lr_now,
-                               "seconds": seconds})
+                               "seconds": seconds, "steps": step.mode or "eager"})
+        history.steps = step.mode or "eager"
         improved = parallel.agree(best_state is None or sign * val > sign * history.best_val)
         if improved:
             best_state = copy.deepcopy(model.state_dict())
@@ -168,7 +220,7 @@ def fit(
         if verbose:
             shown = "  ".join(f"val {k} {v:.4f}" for k, v in vals.items())
             bar.write(f"  {task:<9} epoch {epoch:3d}/{epochs}  loss {total / seen:.4f}  {shown}"
-                      f"{' *' if improved else '  '}  lr {lr_now:.2e}  {seconds:.2f}s")
+                      f"{' *' if improved else '  '}  lr {lr_now:.2e}  {seconds:.2f}s  steps {step.describe()}")
         if since_best >= patience:
             history.stopped_early = True
             break
