@@ -38,8 +38,8 @@ from .random import manual_seed
 from .function import Function, FunctionCtx
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from . import functional
-from .compile import CompileError, compile
 from . import viz  # graphviz itself loads on the first drawing
+from .compile import CompileError, compile
 
 # dtypes by PyTorch's names (autograd.float32, autograd.float, autograd.long, ...): numpy's own
 from numpy import bool_ as bool, float16, float32, float64, int32, int64

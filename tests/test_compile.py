@@ -441,3 +441,18 @@ def test_flat_parameters_replaced_between_replays_are_seen():
                 m[0].weight.data = np.full((8, 3), 0.5)
     for p, q in zip(m1.parameters(), m2.parameters()):
         same(p, q)
+
+
+def test_a_plan_is_drawn_and_shown():
+    (m, o), _ = twins(lambda ps: nn.optim.Adam(ps, lr=0.01))
+    f = autograd.compile(training_step(m, o))
+    x, y = autograd.tensor(X), autograd.tensor(Y)
+    for _ in range(3):
+        f(x, y)
+    plan = f.last_plan
+    assert "def replay" in f.source() and len(plan.kernels()) == len(plan.steps)
+    src = f.draw().source
+    for what in ("matmul", "tanh", "#dbe9f6", "#fde2cf", "#dff0d8", "writes"):  # phases, state written
+        assert what in src, what
+    g = plan.graph()
+    assert {n["phase"] for n in g["nodes"]} >= {"forward", "backward", "update"}

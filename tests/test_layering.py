@@ -17,8 +17,8 @@ LAYERS = [
     "ops.elementwise", "ops.shape", "ops.reductions", "ops.linalg", "ops.nn_ops", "ops",
     "engine", "operations", "inplace", "fused", "factories", "grad", "function", "functional",
     "testing.gradcheck", "testing.strategies", "testing",
-    "compile.trace", "compile.scope", "compile.plan", "compile.vjp", "compile",
-    "viz.render", "viz.record", "viz.graph", "viz.dot", "viz", "demo", "",
+    "viz.render", "viz.record", "viz.graph", "viz.dot", "viz",
+    "compile.trace", "compile.scope", "compile.plan", "compile.vjp", "compile", "demo", "",
 ]
 
 

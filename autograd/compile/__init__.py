@@ -204,6 +204,12 @@ class Compiled:
         """The Python source of the latest plan (what a replay runs)."""
         return self.last_plan.source if self.last_plan is not None else ""
 
+    def draw(self):
+        """The kernels the latest plan replays, drawn (see `Plan.draw`)."""
+        if self.last_plan is None:
+            raise ValueError(f"draw: {self.__name__} has no plan yet; call it (twice for a training step) first")
+        return self.last_plan.draw()
+
     def __repr__(self):
         return f"<compiled {self.__name__}: {self.stats}>"
 

@@ -18,6 +18,7 @@ import operator
 
 import numpy as np
 
+from .. import viz
 from ..tensor import Tensor, counter, make
 from .scope import ARGS, KWARGS, Loc
 from .trace import CompileError, Miss, Recorder, Ref, Step
@@ -55,7 +56,7 @@ class Plan:
         are values; an edge runs from a kernel to each kernel that reads what it produced."""
         nodes, edges = [], []
         producer = {}
-        shown_inputs = {}
+        shown_inputs, shown_outputs = {}, {}
         for i, s in enumerate(self.steps):
             sid = f"s{i}"
             phase = s.label[0] if s.label else ""
@@ -75,28 +76,42 @@ class Plan:
                                       "phase": ""})
                     edges.append((vid, sid, ""))
             for w in s.writes:
-                v = self.values[self.values[w].root]
-                if v.kind == "ext":
-                    vid = shown_inputs.get(v.id)
+                v = self.values[w]
+                if v.kind == "ext":  # (drawn apart from where it is read: no cycles)
+                    vid = shown_outputs.get(v.id)
                     if vid is None:
-                        vid = shown_inputs[v.id] = f"x{v.id}"
-                        nodes.append({"id": vid, "label": f"{v.loc.text()}\n{_value_text(v)}", "kind": "input",
+                        vid = shown_outputs[v.id] = f"w{v.id}"
+                        nodes.append({"id": vid, "label": f"{v.loc.text()}\n{_value_text(v)}", "kind": "written",
                                       "phase": ""})
                     edges.append((sid, vid, "writes"))
             for o in _flat_outs(s.outs):
                 producer[o] = sid
         return {"nodes": nodes, "edges": edges}
 
+    def draw(self):
+        """The kernels this plan replays, as a drawing (`autograd.viz`'s: Jupyter shows it,
+        `.save(path)` writes a picture): kernels by phase (forward blue, backward orange,
+        update green), guards as diamonds, the arrays read and written outside as grey boxes."""
+        d = viz._Drawing()(body=self.dot_body(), format="svg")
+        d.stats = {"kind": "compiled plan", "nodes": len(self.steps), "edges": 0, "folded": 0, "cut": 0,
+                   "folds": 0}
+        return d
+
     def dot(self) -> str:
-        """DOT source of `graph()`: kernels by phase (forward, backward, update), guards as
-        diamonds, changed state as grey boxes."""
+        """DOT source of `graph()` (see `draw`)."""
+        return "digraph plan {\n" + "\n".join(self.dot_body()) + "\n}"
+
+    def dot_body(self) -> list[str]:
+        """The lines inside `digraph { ... }` of `dot()`."""
         g = self.graph()
         colours = {"forward": "#dbe9f6", "backward": "#fde2cf", "update": "#dff0d8"}
-        lines = ["digraph plan {", '  rankdir=TB; node [fontname="Courier", fontsize=10];']
+        lines = ['  rankdir=TB; node [fontname="Courier", fontsize=10];']
         for n in g["nodes"]:
             label = n["label"].replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
             if n["kind"] == "input":
                 attrs = 'shape=box, style="rounded,filled", fillcolor="#eeeeee"'
+            elif n["kind"] == "written":
+                attrs = 'shape=box, style="rounded,filled,bold", fillcolor="#d9d9d9"'
             elif n["kind"] == "guard":
                 attrs = 'shape=diamond, style=filled, fillcolor="#fff3b0"'
             else:
@@ -104,8 +119,7 @@ class Plan:
             lines.append(f'  {n["id"]} [label="{label}", {attrs}];')
         for a, b, label in g["edges"]:
             lines.append(f'  {a} -> {b} [label="{label}", fontsize=8];' if label else f"  {a} -> {b};")
-        lines.append("}")
-        return "\n".join(lines)
+        return lines
 
 
 def _flat_outs(outs):
@@ -212,12 +226,16 @@ def build(rec: Recorder, scope, out_template, steps=None, inputs=(), saved=None,
     steps, first_effect = _hoist(steps, values, R)
     steps, alias = _dedupe(steps, values, R, written_roots, live)
 
-    # 4. buffers
+    # 4. buffers: one per temporary array, shared by temporaries whose lives don't overlap
     namespace = dict(namespace or {}, Miss=Miss, make=make, ndarray=np.ndarray)
     escaping_roots = {R[k] for k in live}
-    buffers = {}
+    last = {}  # root -> index of the last step reading or writing it
+    for i, s in enumerate(steps):
+        for r in (*s.reads, *s.writes):
+            last[R[alias.get(r, r)]] = i
+    buffers, pool = {}, {}
     nbytes = 0
-    for s in steps:
+    for i, s in enumerate(steps):
         if s.guard or s.effect or not isinstance(s.outs, int) or s.writes:
             continue
         v = values[s.outs]
@@ -228,8 +246,17 @@ def build(rec: Recorder, scope, out_template, steps=None, inputs=(), saved=None,
         if not (isinstance(s.fn, np.ufunc) or _is_reduce(s.fn)) or (s.kwargs and "out" in s.kwargs):
             continue
         plain = rec._plain_of_step(s.outs)
-        buffers[v.id] = np.empty_like(plain)
-        nbytes += plain.nbytes
+        key = (plain.shape, plain.dtype.str, plain.strides)
+        free = pool.setdefault(key, [])
+        inplace = _elementwise_inputs(s, values, R, alias)  # roots it may overwrite as it reads them
+        pick = next((j for j, (_, end, root) in enumerate(free) if end < i or (end == i and root in inplace)), None)
+        if pick is None:
+            buf = np.empty_like(plain)
+            nbytes += plain.nbytes
+        else:
+            buf = free.pop(pick)[0]
+        buffers[v.id] = buf
+        free.append((buf, last.get(v.id, i), v.id))
 
     # 5. source
     used = set(live)
@@ -306,6 +333,25 @@ def _roots(rec: Recorder) -> list[int]:
 def _plain_type(t):
     return float if issubclass(t, float) and t.__module__ == "builtins" else (
         int if t is int else t)
+
+
+def _elementwise_inputs(s: Step, values, R, alias) -> set:
+    """Roots an elementwise ufunc reads whole (the array itself, not a view of it): its output
+    may go into their memory, as `g *= mask` does (numpy reads each element before writing it)."""
+    if not isinstance(s.fn, np.ufunc) or s.fn.signature is not None or s.kwargs:
+        return set()
+    shape = values[s.outs].shape
+    direct, seen = set(), {}
+    for a in s.args:
+        if type(a) is Ref:
+            k = alias.get(a.v, a.v)
+            if R[k] == k and values[k].shape == shape:
+                direct.add(k)
+    for r in s.reads:
+        k = R[alias.get(r, r)]
+        seen[k] = seen.get(k, 0) + 1
+    refs = [alias.get(a.v, a.v) for a in s.args if type(a) is Ref]
+    return {k for k in direct if refs.count(k) == seen.get(k, 0)}  # (not also read through a view)
 
 
 def _is_reduce(fn) -> bool:

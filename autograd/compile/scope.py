@@ -47,6 +47,8 @@ class Loc:
     def text(self) -> str:
         """For messages: `args[0].data`, `<Linear>.weight.data`, ..."""
         root = {id(ARGS): "args", id(KWARGS): "kwargs"}.get(id(self.root), f"<{type(self.root).__name__}>")
+        if isinstance(self.root, Tensor) and self.root.name:
+            root = self.root.name  # a parameter's dotted name in its module
         out = root
         for kind, key in self.path:
             if kind == "attr":
@@ -271,8 +273,7 @@ class Scope:
         self.pins.append((ol.child("attr", "state"), "is", opt.state))
         self._keys(ol.child("attr", "param_groups"), opt.param_groups)
         for i, g in enumerate(opt.param_groups):
-            gl = Loc(g)
-            self.pins.append((ol.child("attr", "param_groups").child("item", i), "is", g))
+            gl = ol.child("attr", "param_groups").child("item", i)  # (read through the optimizer)
             self._keys(gl, g)
             self._keys(gl.child("item", "params"), g["params"])
             for k, v in g.items():
