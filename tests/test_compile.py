@@ -456,3 +456,30 @@ def test_a_plan_is_drawn_and_shown():
         assert what in src, what
     g = plan.graph()
     assert {n["phase"] for n in g["nodes"]} >= {"forward", "backward", "update"}
+
+
+def test_an_error_inside_leaves_everything_plain_and_a_method_compiles():
+    m = mlp()
+
+    def bad(x):
+        m(x)
+        raise KeyError("boom")
+
+    with pytest.raises(KeyError, match="boom"):
+        autograd.compile(bad)(autograd.tensor(X))
+    assert all(type(p.data) is np.ndarray for p in m.parameters())
+    assert type(np.asarray) is type(np.zeros) and np.asarray.__module__ == "numpy"
+
+    class Trainer:
+        def __init__(self):
+            self.model = mlp()
+            self.opt = nn.optim.SGD(self.model.parameters(), lr=0.1)
+
+        @autograd.compile
+        def step(self, x, y):
+            return training_step(self.model, self.opt)(x, y)
+
+    t, ref = Trainer(), training_step(*twins(lambda ps: nn.optim.SGD(ps, lr=0.1))[0])
+    for _ in range(4):
+        same(t.step(autograd.tensor(X), autograd.tensor(Y)), ref(autograd.tensor(X), autograd.tensor(Y)))
+    assert t.step.stats["replays"] == 2

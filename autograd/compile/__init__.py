@@ -169,9 +169,12 @@ class Compiled:
                     _vjp.check_inside(graphs, cands, hooks.inner)
                     parts = _vjp.record_backwards(rec, graphs, cands)
                 template = _output(rec, result, found, graphs)
-            finally:
+            except BaseException:
                 hooks.remove()
-                scope.finish()
+                scope.finish(check=False)  # (everything back in place; the function's error stands)
+                raise
+            hooks.remove()
+            scope.finish()
         if not graphs:
             result = _unwrap_output(result)
             if scope.one_shot is None and hooks.incomplete is None:

@@ -314,8 +314,11 @@ class Scope:
                     self.pins.append((loc, "same", other))
 
     # swapping out
-    def finish(self) -> None:
-        """Put the plain arrays back; note write-backs, version moves and structure changes."""
+    def finish(self, check: bool = True) -> None:
+        """Put the plain arrays back; note write-backs, version moves and structure changes.
+        What compile can't follow raises CompileError after everything is back in place
+        (`check=False`: nothing raised, when the function itself failed)."""
+        errors = []
         self.alias_pins()
         for container, kind, key, original, stand_in, loc in reversed(self.swapped):
             try:
@@ -329,7 +332,8 @@ class Scope:
                 _put(container, kind, key, _plain(now))
                 self.writebacks.append((loc, _ref(now)))
             elif type(original) in (float, int) and kind == "item":
-                raise CompileError(
+                _put(container, kind, key, now)
+                errors.append(
                     f"compile: the compiled function sets {loc.text()} to a number compile can't follow "
                     "(a learning-rate scheduler's step()?); do that outside the compiled function"
                 )
@@ -356,7 +360,7 @@ class Scope:
         for obj, k, v in self.python:
             now = vars(obj).get(k, _GONE)
             if now is not v and (type(now) is not type(v) or now != v):
-                raise CompileError(
+                errors.append(
                     f"compile: the compiled function changes {type(obj).__name__}.{k} ({v!r} -> {now!r}), Python "
                     "state compile can't follow (a learning-rate scheduler's step()? a counter?); do that "
                     "outside the compiled function"
@@ -373,6 +377,8 @@ class Scope:
         if unused:
             drop = {id(p) for p in unused}
             self.pins = [p for p in self.pins if id(p) not in drop]
+        if errors and check:
+            raise CompileError(errors[0])
 
     def _read(self, g) -> bool:
         """Whether a step read or wrote the (swapped) data of gradient tensor g."""
