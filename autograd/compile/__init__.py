@@ -120,13 +120,17 @@ class Compiled:
                 self.stats["eager"] += 1
                 return self.fn(*args, **kwargs)
             try:
-                for p in plans:
+                for i, p in enumerate(plans):
                     try:
                         out = p.run(args, kwargs)
                     except Miss as m:
-                        self._misses.setdefault(key, []).append(str(m))
+                        misses = self._misses.setdefault(key, [])
+                        misses.append(str(m))
+                        del misses[: -2 * self.max_captures]
                         self.stats["misses"] += 1
                         continue
+                    if i:  # the plan that fits goes first next time
+                        plans.insert(0, plans.pop(i))
                     self.stats["replays"] += 1
                     return out
             finally:

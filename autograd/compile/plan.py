@@ -307,6 +307,9 @@ def build(rec: Recorder, scope, out_template, steps=None, inputs=(), saved=None,
     else:
         lines.append(f"    return {src.output(out_template)}")
     source = "\n".join(lines) + "\n"
+    for v in values:
+        if v.kind == "ext" and v.scalar is None:
+            v.obj = None  # (the arrays of the capture's call need not live on)
     return Plan(source, namespace, steps, rec, len(buffers), nbytes, first_effect, {})
 
 
@@ -316,7 +319,7 @@ def _roots(rec: Recorder) -> list[int]:
     values = rec.values
     by_base = {}
     for v in values:
-        if v.kind == "ext" and v.scalar is None and v.shape is not None:
+        if v.kind == "ext" and v.scalar is None and v.shape is not None and v.obj is not None:
             a = v.obj
             while isinstance(a.base, np.ndarray):
                 a = a.base
