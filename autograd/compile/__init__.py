@@ -24,24 +24,34 @@ numbers as eager execution, bit for bit.
 >>> step.stats["replays"] >= 1
 True
 
+`fn` may be a forward function, a loss function whose outputs are differentiated later (each
+output comes back with one node whose backward replays the recorded backward, see
+`autograd.compile.vjp`), or a whole training step (zero_grad, forward, loss, backward,
+optimizer step; its outputs come back without a graph). `step.source()` shows a plan's
+Python, `step.draw()` its kernels, `step.stats` counts captures, replays and misses.
+
 Guards and fallbacks, stated plainly:
-  * a new signature is captured anew; plans are kept per signature;
-  * parameters, buffers and optimizer state are read again at every call, so `p.data = new`
-    or in-place changes made outside are seen; their shapes and dtypes are checked;
-  * Python values made from tensor values inside `fn` (`bool`, `float`, `.item()`, a branch
-    on a tensor) are guards: the replay recomputes them, and when one differs, nothing has
-    been changed yet and the call is captured again (a plan per branch, `max_captures` per
-    signature; after that: CompileError, or eager calls with `fallback="eager"`);
-  * printing inside `fn`, tensor hooks, anomaly mode, or Python state compile can't follow
-    (a learning-rate scheduler stepped inside `fn`) raise `CompileError` at capture, saying
-    what to move out of the function. Under `detect_anomaly()` compiled functions run
-    eagerly.
+  * a new signature is captured anew; plans are kept per signature. A training step's first
+    capture makes the optimizer's state, so the second call captures again, then replays;
+  * parameters, buffers and optimizer state (the learning rate included) are read again at
+    every call, so `p.data = new`, in-place changes made outside and a scheduler's new
+    learning rate are seen; shapes, dtypes and the identities the step relied on (a module's
+    parameters, `.grad` present or not, `training`) are checked, and a mismatch captures anew;
+  * `.item()` and `.tolist()` give traced numbers (a returned `loss.item()` is recomputed);
+    what turns tensor values into plain Python values (`bool`, `float`, `int`, comparing a
+    traced number, a branch on a tensor) is a guard: the replay recomputes it before it changes
+    any state, and when it differs the call is captured again (a plan per branch, up to
+    `max_captures` per signature; then CompileError, or eager calls with `fallback="eager"`).
+    A guard that can only be checked after the state changed is refused at capture;
+  * printing inside `fn`, gradient hooks, anomaly mode, or Python state compile can't follow
+    (a learning-rate scheduler stepped inside `fn`, a counter attribute) raise `CompileError`
+    at capture, saying what to move out of the function. Under `detect_anomaly()` compiled
+    functions run eagerly, as they do inside another capture or while another thread replays;
   * numpy arrays made inside `fn` from Python values are constants of the plan (as in
     jax.jit); random draws must come from graphgrad's generator (`autograd.manual_seed`),
-    which the replay draws from again.
-
-`fn` may be a forward function (its outputs come back detached: no graph), or a whole
-training step (zero_grad, forward, loss, backward, optimizer step).
+    which the replay draws from again. Values read by C code straight from a traced number
+    (`from math import sqrt` imported before; `math.sqrt` itself is followed) escape the
+    guards: keep such code outside.
 """
 
 from __future__ import annotations
