@@ -483,3 +483,29 @@ def test_an_error_inside_leaves_everything_plain_and_a_method_compiles():
     for _ in range(4):
         same(t.step(autograd.tensor(X), autograd.tensor(Y)), ref(autograd.tensor(X), autograd.tensor(Y)))
     assert t.step.stats["replays"] == 2
+
+
+def test_a_branch_on_state_the_function_changed_is_refused():
+    m = mlp()
+    opt = nn.optim.SGD(m.parameters(), lr=0.1)
+    inner = training_step(m, opt)
+
+    def step(x, y):
+        loss = inner(x, y)
+        return loss * 2 if m[0].bias.data.sum() > 0 else loss  # reads what opt.step() just changed
+
+    f = autograd.compile(step)
+    with pytest.raises(autograd.CompileError, match="changes state"):
+        for _ in range(3):  # (the first capture makes the optimizer's state; the second is refused)
+            f(autograd.tensor(X), autograd.tensor(Y))
+
+
+def test_keyword_arguments_and_a_float_argument_are_read_at_each_call():
+    def g(x, *, scale):
+        return (x * scale).sum()
+
+    f = autograd.compile(g)
+    for s in (0.5, 2.0, -1.0):
+        x = autograd.tensor(X)
+        same(f(x, scale=s), g(x, scale=s))
+    assert f.stats["captures"] == 1 and f.stats["replays"] == 2
