@@ -509,3 +509,26 @@ def test_keyword_arguments_and_a_float_argument_are_read_at_each_call():
         x = autograd.tensor(X)
         same(f(x, scale=s), g(x, scale=s))
     assert f.stats["captures"] == 1 and f.stats["replays"] == 2
+
+
+def test_a_model_passed_as_an_argument_or_reached_indirectly_is_found():
+    m, ref = mlp(), mlp()
+    opt = nn.optim.SGD(m.parameters(), lr=0.1)
+    ref_step = training_step(ref, nn.optim.SGD(ref.parameters(), lr=0.1))
+    models = [None] * 100 + [m]  # (too long a list for discovery to walk)
+
+    def step(model, x, y):  # the model as an argument
+        return training_step(model, opt)(x, y)
+
+    def hidden(x, y):  # reached only through a function stored in a dict: met while running
+        return models[-1](x).sum()
+
+    f = autograd.compile(step)
+    for _ in range(4):
+        same(f(m, autograd.tensor(X), autograd.tensor(Y)), ref_step(autograd.tensor(X), autograd.tensor(Y)))
+    assert f.stats["replays"] == 2
+    h = autograd.compile(hidden)
+    with autograd.no_grad():
+        for _ in range(4):
+            same(h(autograd.tensor(X), None), m(autograd.tensor(X)).sum())
+    assert h.stats["replays"] >= 2

@@ -105,6 +105,7 @@ class Compiled:
         self._eager: set = set()  # signatures given up on (fallback="eager")
         self._misses: dict = {}  # signature -> why the last replays missed
         self._lock = threading.Lock()
+        self._late: list = []  # modules the function reached that discovery missed
         self.stats = {"captures": 0, "replays": 0, "misses": 0, "eager": 0}
         self.last_plan = None
 
@@ -168,6 +169,9 @@ class Compiled:
         self.stats["captures"] += 1
         rec = _trace.Recorder()
         found = _state.discover(self.fn)
+        for x in (*args, *kwargs.values(), *self._late):  # modules and optimizers passed in, or met late
+            if not isinstance(x, (Tensor, np.ndarray, float)):
+                found.add(x, None)
         scope = _state.Scope(found, rec)
         hooks = _Hooks(rec, found)
         with _trace.capturing(rec):
@@ -188,6 +192,7 @@ class Compiled:
                 scope.finish(check=False)  # (everything back in place; the function's error stands)
                 raise
             hooks.remove()
+            self._late.extend(hooks.late)
             scope.finish()
         if not graphs:
             result = _unwrap_output(result)
@@ -368,6 +373,7 @@ class _Hooks:
         self.known_modules = {id(m) for m in found.modules}
         self.backward_ran = False
         self.inner: set[int] = set()  # nodes recorded during the call
+        self.late: list = []  # modules met only while running: found by the next capture
 
     def _label(self, label):
         steps = self.rec.steps
@@ -385,13 +391,13 @@ class _Hooks:
         scope = state.scope
         where = getattr(scope, "_path", None) or (type(scope).__name__ if scope is not None else "")
         self._label(("forward", op.name, where))
-        if scope is not None and id(scope) not in self.known_modules and self.incomplete is None:
+        if scope is not None and id(scope) not in self.known_modules:
             self.known_modules.add(id(scope))
             for t in list(getattr(scope, "_parameters", {}).values()) + list(getattr(scope, "_buffers", {}).values()):
                 if t is not None and not _trace.is_traced(t.data):
                     # its state was not swapped in: this capture can't be replayed, the next one can
                     self.incomplete = f"module {type(scope).__name__} was not found before the call"
-                    self.found.add(scope, None)
+                    self.late.append(scope)
                     break
 
     def on_backward(self, roots):
