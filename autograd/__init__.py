@@ -21,7 +21,8 @@ from . import engine
 from .engine import increment_version
 from . import operations
 from .operations import (
-    absolute as abs, all_ as all, any_ as any, argmax, argmin, astype, broadcast_to, clip, clone, concatenate, cos, erf, exp,
+    absolute as abs, all_ as all, any_ as any, argmax, argmin, astype, broadcast_to, clip, clone,
+    concatenate, cos, erf, exp,
     expand_dims, flatten, gelu, leaky_relu, log, log_softmax, logsumexp, matmul, mean, maximum,
     minimum, norm, power as pow, reduce_max as max, reduce_min as min, reduce_sum as sum, relu, reshape,
     sigmoid, sin, softmax, softplus, sqrt, squeeze, stack, std, swapaxes, tanh, transpose, var,

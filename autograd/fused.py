@@ -22,13 +22,14 @@ REDUCTIONS = ("mean", "sum", "none")
 
 def same_float_dtype(op: str, *xs) -> None:
     """Raise when floating inputs of a product differ in dtype (numpy would silently upcast)."""
-    kinds = [raw(x).dtype for x in xs if x is not None and isinstance(raw(x), np.ndarray) and raw(x).dtype.kind == "f"]
-    if len(set(kinds)) > 1:
-        names = " and ".join(str(k) for k in kinds)
-        raise TypeError(
-            f"{op}: inputs must have the same dtype, but got {names}; cast one of them "
-            "(x.float() / x.double(), or model.float() / model.double())"
-        )
+    dts = [d.dtype for d in (raw(x) for x in xs if x is not None) if isinstance(d, np.ndarray)]
+    if len(dts) > 1 and any(dt is not dts[0] for dt in dts):  # (the common case ends here)
+        floats = [dt for dt in dts if dt.kind == "f"]
+        if len(set(floats)) > 1:
+            raise TypeError(
+                f"{op}: inputs must have the same dtype, but got {' and '.join(str(k) for k in floats)}; "
+                "cast one of them (x.float() / x.double(), or model.float() / model.double())"
+            )
 
 
 def linear(x, weight, bias=None) -> Tensor:
@@ -46,7 +47,9 @@ def linear(x, weight, bias=None) -> Tensor:
             f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features; "
             f"the weight of shape {ws} expects {ws[1] if len(ws) == 2 else '?'} (weight must be (out, in))"
         )
-    same_float_dtype("linear", x, weight, bias)
+    wd = raw(weight).dtype
+    if x.dtype is not wd or (bias is not None and raw(bias).dtype is not wd):  # (rare: check it all)
+        same_float_dtype("linear", x, weight, bias)
     if bias is None:
         return apply(nn_ops.Linear, x, weight)
     bs = raw(bias).shape
@@ -56,9 +59,12 @@ def linear(x, weight, bias=None) -> Tensor:
 
 
 def _same_shape(op, x, y):
-    if tuple(raw(x).shape) != tuple(np.shape(raw(y))):
-        raise ValueError(f"{op}: input of shape {tuple(raw(x).shape)} and target of shape "
-                         f"{tuple(np.shape(raw(y)))} must match")
+    xs = raw(x).shape
+    y = raw(y)
+    ys = y.shape if isinstance(y, np.ndarray) else np.shape(y)
+    if xs != ys:
+        raise ValueError(f"{op}: input of shape {xs} and target of shape {ys} must match "
+                         "(broadcasting them is almost always a bug, e.g. (N, 1) against (N,))")
 
 
 def mse_loss(x, y, reduction: str = "mean") -> Tensor:

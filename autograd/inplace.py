@@ -101,9 +101,7 @@ def _mutate(name, t, op, others=(), attrs=None, kernel=None):
                 out = op.forward(t.data, *[raw(o) for o in others], **(attrs or {}))
                 _check_fits(name, t, out)
                 np.copyto(t.data, out, casting="same_kind")
-        except (TypeError, ValueError, IndexError) as e:
-            if isinstance(e, _InplaceError):
-                raise
+        except (TypeError, ValueError, IndexError) as e:  # (_InplaceError is neither: it passes)
             raise type(e)(f"{name}: {e} (tensor shape {t.shape}, dtype {t.dtype})") from None
     counter(t)[0] += 1
     return t

@@ -136,25 +136,28 @@ def apply(op, *args, **attrs):
         out = np.asarray(out)
     vc = counter(args[0]) if op.view and _shares(out, args[0]) else None
     if not (record and state.enabled and op.differentiable):
-        return _out(make(out) if vc is None else _view(make(out, None, vc)), op, datas, attrs)
+        t = make(out) if vc is None else _view(make(out, None, vc))
+        return _out(t, op, datas, attrs) if threads.trace else t
     needs = tuple(needs)
     plan = op._plans.get(needs) or op.plan(needs)
     edges = []
     kept = []
     vers = ()
-    for i, a in enumerate(args):
-        if isinstance(a, Tensor):
-            edge = (a._node or a) if needs[i] else None
-            if plan[i]:
-                kept.append(datas[i])
-                c = counter(a)
+    i = 0
+    for a, d, need, save in zip(args, datas, needs, plan):
+        if not isinstance(a, Tensor):  # a constant
+            kept.append(d)
+            edges.append(None)
+        else:
+            edge = (a._node or a) if need else None
+            if save:
+                kept.append(d)
+                c = a._vc or counter(a)
                 vers += ((i, c, c[0]) if a.name is None else (i, c, c[0], a.name),)
             else:
-                kept.append(edge if edge is not None else Meta(datas[i].shape, datas[i].dtype, a.name))
+                kept.append(edge if edge is not None else Meta(d.shape, d.dtype, a.name))
             edges.append(edge)
-        else:
-            kept.append(datas[i])
-            edges.append(None)
+        i += 1
     if op.save_output:
         if vc is None:
             vc = [0]
@@ -164,12 +167,15 @@ def apply(op, *args, **attrs):
     if threads.anomaly and state.anomaly:
         anomaly.forward_check(node, out)
     t = make(out, node, vc)
-    return _out(_view(t) if op.view and vc is not None else t, op, datas, attrs)
+    if op.view and vc is not None:
+        _view(t)
+    return _out(t, op, datas, attrs) if threads.trace else t
 
 
 def _out(t, op, datas, attrs):
-    """The output Tensor, shown first to a tracer (autograd.compile) when one is watching."""
-    if threads.trace and state.tracer is not None:
+    """The output Tensor, shown first to a tracer (autograd.compile) when one is watching
+    (callers test `threads.trace` first: off, this costs nothing)."""
+    if state.tracer is not None:
         state.tracer(op, datas, attrs, t)
     return t
 
@@ -186,9 +192,8 @@ def binary(op, a, b):
     bd = b.data if tb else (b if type(b) is float or type(b) is int else constant(b))
     ra = ta and a._requires_grad
     rb = tb and b._requires_grad
-    if type(ad) is np.ndarray and type(bd) is np.ndarray and ad.dtype is not bd.dtype or (
-            threads.trace and isinstance(ad, np.ndarray) and isinstance(bd, np.ndarray) and ad.dtype is not bd.dtype):
-        ad, bd = promote(ad, bd)  # (the second test: autograd.compile's traced arrays are a subclass)
+    if isinstance(ad, np.ndarray) and isinstance(bd, np.ndarray) and ad.dtype is not bd.dtype:
+        ad, bd = promote(ad, bd)  # (isinstance: autograd.compile's traced arrays are a subclass)
     try:
         out = op.forward(ad, bd)
     except (ValueError, TypeError) as e:
@@ -224,7 +229,8 @@ def binary(op, a, b):
 
 
 def unary(op, a):
-    """`apply(op, a)` for a Tensor `a` and an op without attributes, unrolled (see apply)."""
+    """`apply(op, a)` for a Tensor `a` and an elementwise op without attributes (never a view
+    op: those go through apply), unrolled (see apply)."""
     ad = a.data
     try:
         out = op.forward(ad)
@@ -232,16 +238,13 @@ def unary(op, a):
         raise _retyped(e, _forward_error(op, (ad,), None, e)) from None
     if type(out) is not np.ndarray:
         out = np.asarray(out)
-    vc = counter(a) if op.view and _shares(out, a) else None
     if not (a._requires_grad and state.enabled and op.differentiable):
-        t = _view(make(out, None, vc)) if vc is not None else make(out)
-        return _out(t, op, (ad,), None) if threads.trace else t
+        return _out(make(out), op, (ad,), None) if threads.trace else make(out)
     edge = a._node or a
     kept = (edge,)
-    vers = None
+    vers = vc = None
     if op.save_output:
-        if vc is None:
-            vc = [0]
+        vc = [0]
         vers = ((-1, vc, vc[0]),)
     if op.plan1[0]:
         kept = (ad,)
@@ -251,7 +254,7 @@ def unary(op, a):
     node = Node(op, (edge,), kept, None, _ONE, out if op.save_output else None, vers, out.shape, out.dtype)
     if threads.anomaly and state.anomaly:
         anomaly.forward_check(node, out)
-    t = make(out, node, vc) if not op.view else _view(make(out, node, vc))
+    t = make(out, node, vc)
     return _out(t, op, (ad,), None) if threads.trace else t
 
 

@@ -164,7 +164,44 @@ def _printing(x, how):
     return how(_unwrap(x))
 
 
-class Traced(np.ndarray):
+class _Guarded:
+    """What traced arrays and traced numbers share: converting one to a Python value is a
+    guard, `item`/`tolist` are recorded, numpy calls on it are recorded, printing refuses."""
+
+    __slots__ = ()
+
+    def __bool__(self):
+        return _convert(self, bool, "bool()")
+
+    def __float__(self):
+        return _convert(self, float, "float()")
+
+    def __int__(self):
+        return _convert(self, int, "int()")
+
+    def __index__(self):
+        return _convert(self, operator.index, "an index")
+
+    def item(self, *args):
+        return _call(_item, (self, *args), name="item")
+
+    def tolist(self):
+        return _call(_tolist, (self,), name="tolist")
+
+    def __repr__(self):
+        return _printing(self, repr)
+
+    def __str__(self):
+        return _printing(self, str)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return _ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return _function(func, args, kwargs)
+
+
+class Traced(_Guarded, np.ndarray):
     """An array of a capture in progress: numpy calls on it are recorded (see module doc)."""
 
     def __array_finalize__(self, obj):
@@ -178,42 +215,13 @@ class Traced(np.ndarray):
     def base(self):
         return None if self._fresh else np.ndarray.base.__get__(self)
 
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        return _ufunc(ufunc, method, inputs, kwargs)
-
-    def __array_function__(self, func, types, args, kwargs):
-        return _function(func, args, kwargs)
 
     # conversions to Python values: guards
-    def __bool__(self):
-        return _convert(self, bool, "bool()")
-
-    def __float__(self):
-        return _convert(self, float, "float()")
-
-    def __int__(self):
-        return _convert(self, int, "int()")
-
-    def __index__(self):
-        return _convert(self, operator.index, "an index")
-
     def __complex__(self):
         return _convert(self, complex, "complex()")
 
-    def item(self, *args):
-        return _call(_item, (self, *args), name="item")
-
-    def tolist(self):
-        return _call(_tolist, (self,), name="tolist")
-
     def __contains__(self, v):
         return _convert(self, lambda a: v in a, "`in`")
-
-    def __repr__(self):
-        return _printing(self, repr)
-
-    def __str__(self):
-        return _printing(self, str)
 
     def __format__(self, spec):
         return _printing(self, lambda a: format(a, spec))
@@ -317,20 +325,8 @@ def _data_index(index) -> bool:
 
 # --------------------------------------------------------------------------- traced numbers
 class _TracedNumber:
-    """The methods of traced Python and numpy numbers: arithmetic is recorded, conversions
-    guard (copied into each traced number class; see _number_class)."""
-
-    def __bool__(self):
-        return _convert(self, bool, "bool()")
-
-    def __float__(self):
-        return _convert(self, float, "float()")
-
-    def __int__(self):
-        return _convert(self, int, "int()")
-
-    def __index__(self):
-        return _convert(self, operator.index, "an index")
+    """The methods of traced Python and numpy numbers besides _Guarded's: arithmetic is
+    recorded, conversions guard (both copied into each traced number class; see _number_class)."""
 
     def __hash__(self):
         return _convert(self, hash, "hash()")
@@ -347,29 +343,12 @@ class _TracedNumber:
     def __ceil__(self):
         return _convert(self, lambda a: a.__ceil__(), "math.ceil()")
 
-    def item(self, *args):
-        return _call(_item, (self, *args), name="item")
-
-    def tolist(self):
-        return _call(_tolist, (self,), name="tolist")
-
-    def __repr__(self):
-        return _printing(self, repr)
-
-    def __str__(self):
-        return _printing(self, str)
-
     def __format__(self, spec):
         return _printing(self, lambda a: format(a, spec))
 
     def __reduce_ex__(self, protocol):
         return _convert(self, lambda a: a.__reduce_ex__(protocol), "pickling")
 
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        return _ufunc(ufunc, method, inputs, kwargs)
-
-    def __array_function__(self, func, types, args, kwargs):
-        return _function(func, args, kwargs)
 
 
 def _binop(op, reflected=False):
@@ -420,8 +399,9 @@ def _number_class(base):
             methods[name] = _number_method(attr, name)
         else:
             methods[name] = property(_number_property(name))
-    methods.update({k: v for k, v in vars(_TracedNumber).items() if k.startswith("__") and k not in _NOT_COPIED})
-    methods.update(item=_TracedNumber.item, tolist=_TracedNumber.tolist, **_NUMBER_METHODS)
+    for shared in (_Guarded, _TracedNumber):
+        methods.update({k: v for k, v in vars(shared).items() if k.startswith("__") and k not in _NOT_COPIED})
+    methods.update(item=_Guarded.item, tolist=_Guarded.tolist, **_NUMBER_METHODS)
     cls = type(f"Traced{base.__name__.capitalize()}", (base,), methods)
     cls.__module__ = __name__
     _NUMBER_TYPES.add(cls)
