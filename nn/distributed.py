@@ -186,6 +186,10 @@ def _abort(message: str, errorcode: int = 1) -> None:
     sys.stdout.flush()
     MPI = _world.MPI
     if MPI is not None and MPI.Is_initialized() and not MPI.Is_finalized():
+        # mpiexec forwards each rank's output through a pipe, and on MPI_Abort it kills the job
+        # without draining that pipe: about one abort in five lost the message just written (and
+        # MPICH's own). Half a second lets the forwarder read it; the job is ending anyway.
+        time.sleep(0.5)
         _world.comm.Abort(errorcode)
     os._exit(errorcode)
 

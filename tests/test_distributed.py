@@ -218,8 +218,6 @@ def test_an_exception_on_one_rank_ends_the_job_with_its_traceback():
 @needs_mpi
 def test_a_rank_that_never_reaches_the_allreduce_is_timed_out():
     done, seconds = mpirun(str(MPI_DIR / "faults.py"), "hang", timeout=60)
-    if done.returncode != 0 and not done.stderr:  # (once seen under heavy load: MPI_Abort's kill
-        done, seconds = mpirun(str(MPI_DIR / "faults.py"), "hang", timeout=60)  # beat the flush)
     assert done.returncode != 0
     assert "graphgrad: rank 0 of 2 waited" in done.stderr
     assert "in the gradient allreduce of DistributedDataParallel, longer than the timeout of 2 s" in done.stderr
