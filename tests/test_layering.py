@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Bottom first: a module may import only modules listed before it.
 LAYERS = [
-    "dtypes", "mode", "files", "random", "tensor", "anomaly", "ops.registry", "node",
+    "backend", "dtypes", "mode", "files", "random", "tensor", "anomaly", "ops.registry", "node",
     "ops.elementwise", "ops.shape", "ops.reductions", "ops.linalg", "ops.nn_ops", "ops",
     "engine", "operations", "inplace", "fused", "factories", "grad", "function", "functional",
     "testing.gradcheck", "testing.strategies", "testing",
