@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo lessons reference test bench fuzz clean
+.PHONY: demo lessons reference test test-gpu bench bench-gpu fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,20 @@ reference: $(STAMP)
 # the suite several times slower (and its MPI tests run two processes anyway).
 test: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest
+
+# The GPU tests (tests/gpu, marked `gpu`: every registry op, training, checkpoints and device
+# mixing on CuPy against numpy), for a machine with an NVIDIA GPU; without one they are skipped
+# with the reason. Installs the 'gpu' extra (cupy-cuda13x) into .venv, unless GPU_PYTHON names
+# a Python that has CuPy already (the GPU machines' own: scripts/gpu_check.sh sets it, with the
+# repository on PYTHONPATH). GRAPHGRAD_GPU_DRY_RUN=1 runs them with array-api-strict in CuPy's place.
+GPU_PYTHON ?=
+test-gpu: $(if $(GPU_PYTHON),,$(STAMP))
+	$(if $(GPU_PYTHON),,$(BIN)/python -m pip install --quiet -e '.[gpu]')
+	$(or $(GPU_PYTHON),$(BIN)/python) -m pytest -m gpu -p no:cacheprovider -rs tests/gpu
+
+# The training step on the GPU beside PyTorch CUDA (benchmarks/bench_gpu.py; numpy without a GPU)
+bench-gpu: $(if $(GPU_PYTHON),,$(STAMP))
+	$(or $(GPU_PYTHON),$(BIN)/python) benchmarks/bench_gpu.py
 
 # The property tests with 100x the examples of `make test`, plus the slow ones (1,000,000-op chain).
 fuzz: $(STAMP)
