@@ -239,7 +239,7 @@ def assert_on(lib: str, model, opt=None):
         assert backend.library(p.data) == lib, f"parameter {name} is {type(p.data).__module__}"
         assert p.grad is None or backend.library(p.grad.data) == lib, f"{name}.grad"
     if opt is not None:
-        for p, state in opt.state.items():
+        for state in opt.state.values():
             for k, v in state.items():
                 assert not backend.is_array(v) or backend.library(v) == lib, f"optimizer state {k!r}"
 

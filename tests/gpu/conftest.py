@@ -14,7 +14,6 @@ import os
 from pathlib import Path
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
 
 from autograd import backend
