@@ -7,9 +7,12 @@ to each input's shape and casts them to its dtype.
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
+from .. import backend
+from ..backend import namespace, namespace_of
 from ..node import call, raw
 from .registry import Op
 
@@ -20,7 +23,9 @@ SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 def _mask(cond, like):
     """A boolean array as a 0/1 array of `like`'s float dtype (avoids float64 upcasts)."""
-    return cond.astype(raw(like).dtype if raw(like).dtype.kind == "f" else np.float64)
+    xp = namespace(cond)
+    dtype = raw(like).dtype
+    return xp.astype(cond, dtype if backend.is_floating(dtype) else xp.float64)
 
 
 class Unary(Op, register=False):
@@ -37,7 +42,7 @@ class Add(Op):
     arity = 2
     ref = staticmethod(np.add)
 
-    forward = staticmethod(np.add)
+    forward = staticmethod(operator.add)
 
     @staticmethod
     def backward(g, out, needs, x, y):
@@ -51,7 +56,7 @@ class Sub(Op):
     arity = 2
     ref = staticmethod(np.subtract)
 
-    forward = staticmethod(np.subtract)
+    forward = staticmethod(operator.sub)
 
     @staticmethod
     def backward(g, out, needs, x, y):
@@ -66,7 +71,7 @@ class Mul(Op):
     arity = 2
     ref = staticmethod(np.multiply)
 
-    forward = staticmethod(np.multiply)
+    forward = staticmethod(operator.mul)
 
     @staticmethod
     def backward(g, out, needs, x, y):
@@ -82,7 +87,7 @@ class Div(Op):
     kinks = (0.0,)
     ref = staticmethod(np.true_divide)
 
-    forward = staticmethod(np.true_divide)
+    forward = staticmethod(operator.truediv)
 
     @staticmethod
     def backward(g, out, needs, x, y):
@@ -96,7 +101,7 @@ class Neg(Unary):
     name = "neg"
     ref = staticmethod(np.negative)
 
-    forward = staticmethod(np.negative)
+    forward = staticmethod(operator.neg)
 
     @staticmethod
     def backward(g, out, needs, x):
@@ -112,7 +117,9 @@ class Pow(Op):
     domain = ((0.2, 3.0), (-2.0, 2.0))
     ref = staticmethod(np.power)
 
-    forward = staticmethod(np.power)
+    @staticmethod
+    def forward(x, y):
+        return namespace_of(x, y).pow(x, y)
 
     @staticmethod
     def backward(g, out, needs, x, y):
@@ -121,11 +128,11 @@ class Pow(Op):
         # masks must not cut the second derivative anywhere else.)
         xd, yd = raw(x), raw(y)
         gx = gy = None
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with backend.errstate(namespace_of(xd, yd), divide="ignore", invalid="ignore"):
             if needs[0]:
-                gx = g * call(Where, np.asarray((xd == 0) & (yd == 0)), 0.0, y * x ** (y - 1))
+                gx = g * call(Where, (xd == 0) & (yd == 0), 0.0, y * x ** (y - 1))
             if needs[1]:
-                flat = np.asarray((xd == 0) & (yd >= 0))
+                flat = (xd == 0) & (yd >= 0)
                 gy = g * call(Where, flat, 0.0, x**y * call(Log, x))
         return gx, gy
 
@@ -145,7 +152,9 @@ class Maximum(Op):
     sample = "separated"
     ref = staticmethod(np.maximum)
 
-    forward = staticmethod(np.maximum)
+    @staticmethod
+    def forward(x, y):
+        return namespace_of(x, y).maximum(x, y)
 
     @staticmethod
     def backward(g, out, needs, x, y):
@@ -161,7 +170,9 @@ class Minimum(Op):
     sample = "separated"
     ref = staticmethod(np.minimum)
 
-    forward = staticmethod(np.minimum)
+    @staticmethod
+    def forward(x, y):
+        return namespace_of(x, y).minimum(x, y)
 
     @staticmethod
     def backward(g, out, needs, x, y):
@@ -177,11 +188,19 @@ class Where(Op):
     sample = "where"
     ref = staticmethod(np.where)
 
-    forward = staticmethod(np.where)
+    @staticmethod
+    def forward(cond, x, y):
+        return namespace_of(x, y, cond).where(cond, x, y)
 
     @staticmethod
     def backward(g, out, needs, cond, x, y):
-        c = _mask(np.asarray(raw(cond), dtype=bool), g)
+        c = raw(cond)
+        if isinstance(c, (bool, np.bool_)):  # a 0-d comparison, as a constant
+            c = 1.0 if c else 0.0
+        else:
+            if backend.kind(c.dtype) != "b":
+                c = c != 0
+            c = _mask(c, g)
         return None, (g * c if needs[1] else None), (g * (1 - c) if needs[2] else None)
 
 
@@ -194,7 +213,8 @@ class Cast(Op):
 
     @staticmethod
     def forward(x, dtype):
-        return x.astype(dtype)
+        xp = namespace(x)
+        return xp.astype(x, backend.dtype_in(xp, dtype))
 
     @staticmethod
     def backward(g, out, needs, x, dtype):
@@ -207,7 +227,9 @@ class Clone(Unary):
     name = "clone"
     ref = staticmethod(np.array)
 
-    forward = staticmethod(np.copy)
+    @staticmethod
+    def forward(x):
+        return namespace(x).asarray(x, copy=True)
 
     @staticmethod
     def backward(g, out, needs, x):
@@ -222,7 +244,9 @@ class Exp(Unary):
     save_output = True
     ref = staticmethod(np.exp)
 
-    forward = staticmethod(np.exp)
+    @staticmethod
+    def forward(x):
+        return namespace(x).exp(x)
 
     @staticmethod
     def backward(g, out, needs, x):
@@ -237,7 +261,9 @@ class Log(Unary):
     domain = (0.1, 5.0)
     ref = staticmethod(np.log)
 
-    forward = staticmethod(np.log)
+    @staticmethod
+    def forward(x):
+        return namespace(x).log(x)
 
     @staticmethod
     def backward(g, out, needs, x):
@@ -252,7 +278,9 @@ class Sqrt(Unary):
     domain = (0.1, 5.0)
     ref = staticmethod(np.sqrt)
 
-    forward = staticmethod(np.sqrt)
+    @staticmethod
+    def forward(x):
+        return namespace(x).sqrt(x)
 
     @staticmethod
     def backward(g, out, needs, x):
@@ -267,11 +295,14 @@ class Abs(Unary):
     kinks = (0.0,)
     ref = staticmethod(np.abs)
 
-    forward = staticmethod(np.abs)
+    @staticmethod
+    def forward(x):
+        return namespace(x).abs(x)
 
     @staticmethod
     def backward(g, out, needs, x):
-        return (g * np.sign(raw(x)),)
+        xd = raw(x)
+        return (g * namespace(xd).sign(xd),)
 
 
 class Sin(Unary):
@@ -281,7 +312,9 @@ class Sin(Unary):
     save_inputs = (0,)
     ref = staticmethod(np.sin)
 
-    forward = staticmethod(np.sin)
+    @staticmethod
+    def forward(x):
+        return namespace(x).sin(x)
 
     @staticmethod
     def backward(g, out, needs, x):
@@ -295,7 +328,9 @@ class Cos(Unary):
     save_inputs = (0,)
     ref = staticmethod(np.cos)
 
-    forward = staticmethod(np.cos)
+    @staticmethod
+    def forward(x):
+        return namespace(x).cos(x)
 
     @staticmethod
     def backward(g, out, needs, x):
@@ -309,7 +344,9 @@ class Tanh(Unary):
     save_output = True
     ref = staticmethod(np.tanh)
 
-    forward = staticmethod(np.tanh)
+    @staticmethod
+    def forward(x):
+        return namespace(x).tanh(x)
 
     @staticmethod
     def backward(g, out, needs, x):
@@ -327,41 +364,13 @@ class Sigmoid(Unary):
     def forward(x):
         # (1 + tanh(x/2))/2 is cheaper but cancels for x < 0: it gave 0 for σ(-40) in float64
         # and for σ(-17) in float32, so log σ(x) was -inf where PyTorch's is finite.
-        e = np.exp(-np.abs(x))
-        return np.where(x >= 0, 1, e) / (1 + e)
+        xp = namespace(x)
+        e = xp.exp(-xp.abs(x))
+        return xp.where(x >= 0, 1, e) / (1 + e)
 
     @staticmethod
     def backward(g, out, needs, x):
         return (g * out * (1 - out),)
-
-
-def _erf(x):
-    """erf to ~1e-15: a positive series below |x| 2.5, a continued fraction for erfc above."""
-    x = np.asarray(x)
-    a = np.abs(x.astype(np.float64))
-    out = np.empty_like(a)
-    small = a < 2.5
-    s = a[small]
-    if s.size:
-        t2 = 2.0 * s * s
-        term = s.copy()
-        total = s.copy()
-        n = 0
-        while True:
-            n += 1
-            term *= t2 / (2 * n + 1)
-            total += term
-            if n % 4 == 0 and not np.any(term > 1e-17 * total):
-                break
-        out[small] = (2.0 / SQRT_PI) * np.exp(-s * s) * total
-    b = a[~small]
-    if b.size:
-        f = b.copy()
-        for k in range(40, 0, -1):
-            f = b + (k / 2.0) / f
-        out[~small] = 1.0 - np.exp(-b * b) / (SQRT_PI * f)
-    out = np.copysign(out, x)
-    return out.astype(x.dtype, copy=False) if x.dtype.kind == "f" else out
 
 
 class Erf(Unary):
@@ -371,7 +380,7 @@ class Erf(Unary):
     save_inputs = (0,)
     ref = staticmethod(np.vectorize(math.erf, otypes=[np.float64]))
 
-    forward = staticmethod(_erf)
+    forward = staticmethod(backend.erf)
 
     @staticmethod
     def backward(g, out, needs, x):
@@ -389,11 +398,11 @@ class Relu(Unary):
 
     @staticmethod
     def forward(x):
-        return np.maximum(x, 0)
+        return namespace(x).maximum(x, 0)
 
     @staticmethod
     def backward(g, out, needs, x):
-        return (g * (raw(out) > 0),)  # float * bool keeps the float dtype: no cast pass
+        return (g * _mask(raw(out) > 0, g),)
 
 
 class LeakyRelu(Unary):
@@ -407,7 +416,7 @@ class LeakyRelu(Unary):
 
     @staticmethod
     def forward(x, negative_slope):
-        return np.where(x > 0, x, x * negative_slope)
+        return namespace(x).where(x > 0, x, x * negative_slope)
 
     @staticmethod
     def backward(g, out, needs, x, negative_slope):
@@ -433,8 +442,8 @@ class Gelu(Unary):
     def forward(x, approximate):
         if approximate == "tanh":
             inner = SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
-            return 0.5 * x * (1 + np.tanh(inner))
-        return 0.5 * x * (1 + _erf(x / SQRT_2))
+            return 0.5 * x * (1 + namespace(x).tanh(inner))
+        return 0.5 * x * (1 + backend.erf(x / SQRT_2))
 
     @staticmethod
     def backward(g, out, needs, x, approximate):
@@ -460,8 +469,9 @@ class Softplus(Unary):
 
     @staticmethod
     def forward(x, beta, threshold):
+        xp = namespace(x)
         bx = x * beta
-        return np.where(bx > threshold, x, np.logaddexp(0, bx) / beta)
+        return xp.where(bx > threshold, x, xp.logaddexp(0, bx) / beta)
 
     @staticmethod
     def backward(g, out, needs, x, beta, threshold):
@@ -480,14 +490,17 @@ class Clip(Unary):
 
     @staticmethod
     def forward(x, min, max):
-        return np.clip(x, min, max)
+        return namespace(x).clip(x, min, max)
 
     @staticmethod
     def backward(g, out, needs, x, min, max):
         xd = raw(x)
-        inside = np.ones(xd.shape, dtype=bool)
+        inside = None
         if min is not None:
-            inside &= xd >= min
+            inside = xd >= min
         if max is not None:
-            inside &= xd <= max
+            below = xd <= max
+            inside = below if inside is None else inside & below
+        if inside is None:
+            return (g,)
         return (g * _mask(inside, g),)
