@@ -97,8 +97,11 @@ def run_case(op, case, convert=None, second_order=True, device=None):
     result = {"forward": out.data}
     if not op.differentiable:
         return result
-    weights = [rng.uniform(-1.0, 1.0, t.shape) for t in leaves]
+    out.backward(conv(seed), retain_graph=second_order)
+    for i, t in enumerate(leaves):
+        result[f"grad {i}"] = None if t.grad is None else t.grad.data
     if second_order:
+        weights = [rng.uniform(-1.0, 1.0, t.shape) for t in leaves]
         grads = autograd.grad(out, leaves, grad_outputs=conv(seed), create_graph=True, allow_unused=True)
         for i, g in enumerate(grads):
             result[f"grad {i} (autograd.grad)"] = None if g is None else g.data
@@ -108,9 +111,6 @@ def run_case(op, case, convert=None, second_order=True, device=None):
             total = functools.reduce(lambda a, b: a + b, terms)
             for i, h in enumerate(autograd.grad(total, leaves, allow_unused=True)):
                 result[f"second order {i}"] = None if h is None else h.data
-    out.backward(conv(seed))
-    for i, t in enumerate(leaves):
-        result[f"grad {i}"] = None if t.grad is None else t.grad.data
     return result
 
 
