@@ -11,6 +11,7 @@ tensor(7.)
 
 # ruff: noqa: I001 - the import order below is the layering, bottom first: each module
 # imports only modules above it in this list (checked by tests/test_layering.py).
+from . import backend, cuda
 from .dtypes import get_default_dtype, set_default_dtype
 from .mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .tensor import Tensor, as_tensor, device, tensor
@@ -61,4 +62,5 @@ __all__ = [
     "functional", "anomaly", "Function", "FunctionCtx", "AnomalyError", "detect_anomaly",
     "is_anomaly_enabled", "set_detect_anomaly", "viz", "compile", "CompileError",
     "float16", "float32", "float64", "int32", "int64", "bool", "half", "float", "double", "long", "device",
+    "backend", "cuda",
 ]

@@ -164,7 +164,7 @@ def cupy_or_none():
         return None
 
 
-def on_device(a, device):
+def on_device(a, device, who: str = "to"):
     """`a` on `device` ("cpu" or "cuda[:n]"), or in the array library `device` when it is an
     array-API namespace (`array_api_strict`): the same array when it is there already, else a
     copy there. Raises RuntimeError naming the device when it is not available."""
@@ -179,12 +179,12 @@ def on_device(a, device):
     if dev.split(":")[0] == "cuda":
         cp = cupy_or_none()
         if cp is None:
-            raise RuntimeError(f"to: device {dev!r} is not available: CUDA needs CuPy and an NVIDIA GPU "
+            raise RuntimeError(f"{who}: device {dev!r} is not available: CUDA needs CuPy and an NVIDIA GPU "
                                f"(pip install 'graphgrad[gpu]'); autograd.cuda.is_available() is False")
         index = int(dev.split(":")[1]) if ":" in dev else 0
         with cp.cuda.Device(index):
             return cp.asarray(to_numpy(a))
-    raise RuntimeError(f"to: unknown device {dev!r}; expected 'cpu', 'cuda' or 'cuda:<n>'")
+    raise RuntimeError(f"{who}: unknown device {dev!r}; expected 'cpu', 'cuda' or 'cuda:<n>'")
 
 
 # ------------------------------------------------------------------ what the standard lacks

@@ -1,8 +1,11 @@
-"""The default floating dtype and conversion of user data to numpy arrays."""
+"""The default floating dtype and conversion of user data to arrays (numpy, or the array
+library the data already lives in: CuPy, array-api-strict, ...)."""
 
 from __future__ import annotations
 
 import numpy as np
+
+from . import backend
 
 _FLOATS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 _default = np.dtype(np.float32)
@@ -31,7 +34,7 @@ def get_default_dtype() -> np.dtype:
 
 
 def is_float(dtype) -> bool:
-    return np.dtype(dtype).kind == "f"
+    return backend.is_floating(dtype)
 
 
 def as_array(data, dtype=None, copy: bool = False) -> np.ndarray:
@@ -44,6 +47,13 @@ def as_array(data, dtype=None, copy: bool = False) -> np.ndarray:
         if dtype is not None:
             return data.astype(dtype, copy=copy)
         return data.copy() if copy else data
+    if not isinstance(data, np.generic) and backend.is_array(data):  # another array library: stays there
+        xp = backend.namespace(data)
+        if backend.kind(data.dtype) not in "biufc":
+            raise TypeError(f"tensor: cannot make a tensor from an array of dtype {data.dtype}")
+        if dtype is not None:
+            return xp.astype(data, backend.dtype_in(xp, dtype), copy=copy)
+        return xp.asarray(data, copy=True) if copy else data
     if isinstance(data, np.generic):
         arr = np.array(data, dtype=dtype)
     else:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import anomaly
+from . import anomaly, backend
 from .mode import state
 from .node import Node, check_versions, unpack
 from .tensor import Tensor, counter, make, method
@@ -33,11 +33,25 @@ def sum_to(g, shape: tuple):
     axes = tuple(range(lead)) + tuple(
         i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1
     )
+    if type(g) is np.ndarray or isinstance(g, Tensor):  # (the methods: numpy's functions cost more)
+        if axes:
+            g = g.sum(axis=axes, keepdims=True)
+        if lead or g.shape != shape:
+            g = g.reshape(shape)
+        return g
+    xp = backend.namespace(g)
     if axes:
-        g = g.sum(axis=axes, keepdims=True)
+        g = xp.sum(g, axis=axes, keepdims=True)
     if lead or g.shape != shape:
-        g = g.reshape(shape)
+        g = xp.reshape(g, shape)
     return g
+
+
+def cast(g, dtype):
+    """`g` (an array or Tensor) as `dtype`."""
+    if type(g) is np.ndarray or isinstance(g, Tensor):
+        return g.astype(dtype)
+    return backend.namespace(g).astype(g, dtype)
 
 
 def increment_version(*tensors: Tensor) -> None:
@@ -186,7 +200,7 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, inputs
                         if gi.shape != e.shape:
                             gi = sum_to(gi, e.shape)
                         if gi.dtype != e.dtype:
-                            gi = gi.astype(e.dtype)
+                            gi = cast(gi, e.dtype)
                     g0 = grads.get(k)
                     grads[k] = gi if g0 is None else g0 + gi
                 n = deps[k] - 1
@@ -203,7 +217,7 @@ def _run_hooks(v, g):
         r = fn(g if isinstance(g, Tensor) else make(g))
         if r is not None:
             name = getattr(fn, "__name__", repr(fn))
-            if not isinstance(r, (Tensor, np.ndarray)):
+            if not (isinstance(r, Tensor) or backend.is_array(r)):
                 raise TypeError(f"hook {name!r} returned {type(r).__name__}; expected a Tensor, an array or None")
             if r.shape != g.shape or r.dtype != g.dtype:
                 raise ValueError(
@@ -222,13 +236,15 @@ def _accumulate(t, g, handed, create):
         return
     if isinstance(g, Tensor):
         g = g.data
-    elif type(g) is not np.ndarray:
+    elif type(g) is not np.ndarray and not backend.is_array(g):
         g = np.asarray(g)
     old = t._grad
     if old is not None and old._requires_grad:  # a differentiable .grad: sum out of place
         t._grad = make(old.data + g)
     elif old is None:
-        if g.base is not None or id(g) in handed or not g.flags.writeable:
+        if type(g) is not np.ndarray:  # (another library: views are not tracked, always copy)
+            g = backend.namespace(g).asarray(g, copy=True)
+        elif g.base is not None or id(g) in handed or not g.flags.writeable:
             g = g.copy()
         handed.add(id(g))
         t._grad = make(g)
@@ -264,10 +280,19 @@ def backward(self: Tensor, gradient=None, retain_graph: bool | None = None, crea
                 f"backward: gradient can be implied only for a tensor with one element; this one "
                 f"has shape {self.shape}: pass gradient= of that shape"
             )
-        seed = np.ones(self.shape, dtype=self.dtype)
+        d = self.data
+        seed = np.ones(self.shape, dtype=self.dtype) if type(d) is np.ndarray else \
+            backend.namespace(d).ones(d.shape, dtype=d.dtype, device=d.device)
     else:
         seed = gradient.data if isinstance(gradient, Tensor) else gradient
-        seed = np.asarray(seed, dtype=self.dtype)
+        if type(self.data) is np.ndarray or not backend.is_array(seed):
+            seed = np.asarray(seed, dtype=self.dtype) if type(self.data) is np.ndarray else \
+                backend.on_device(np.asarray(seed), backend.namespace(self.data))
+        if backend.device_name(seed) != backend.device_name(self.data):
+            raise RuntimeError(f"backward: gradient is on {backend.device_name(seed)}; expected "
+                               f"{backend.device_name(self.data)}, the output's device")
+        if seed.dtype != self.dtype:
+            seed = cast(seed, self.dtype)
         if seed.shape != self.shape:
             raise ValueError(
                 f"backward: gradient has shape {seed.shape}; expected the output's shape {self.shape}"

@@ -24,10 +24,12 @@ import operator
 
 import numpy as np
 
+from . import backend
 from . import random as _random
 from .dtypes import get_default_dtype
 from .operations import concatenate
 from .tensor import Tensor, make
+from .tensor import device as _device
 
 __all__ = [
     "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "rand", "randn", "randint",
@@ -113,16 +115,22 @@ def _scalar(fn: str, what: str, value):
     raise TypeError(f"{fn}: {what} must be a number; got {value!r} ({type(value).__name__})")
 
 
-def _check_device(fn: str, device) -> None:
-    # device= is accepted for PyTorch code that passes device="cpu"; graphgrad has only the CPU.
-    if device is not None and str(device) != "cpu":
-        raise ValueError(f"{fn}: graphgrad runs on the CPU only; got device={device!r}")
+def _check_device(fn: str, device):
+    """`device` as a `device` ("cpu", "cuda:0", ...) or an array-API namespace, or None."""
+    if device is None or (not isinstance(device, str) and hasattr(device, "asarray")):
+        return device
+    try:
+        return _device(device)
+    except RuntimeError as e:
+        raise ValueError(f"{fn}: {e}") from None
 
 
-def _leaf(fn: str, arr: np.ndarray, requires_grad: bool) -> Tensor:
-    """A leaf Tensor around `arr` (no copy)."""
+def _leaf(fn: str, arr: np.ndarray, requires_grad: bool, device=None) -> Tensor:
+    """A leaf Tensor around `arr` (no copy), on `device` (made on the host, then moved)."""
     if requires_grad and arr.dtype.kind != "f":
         raise RuntimeError(f"{fn}: only Tensors of floating point dtype can require gradients; got dtype {arr.dtype}")
+    if device is not None and device != "cpu":
+        arr = backend.on_device(arr, device, fn)
     t = make(arr)
     if requires_grad:
         t.requires_grad = True
@@ -130,9 +138,17 @@ def _leaf(fn: str, arr: np.ndarray, requires_grad: bool) -> Tensor:
 
 
 def _like_shape_dtype(fn: str, input) -> tuple[tuple[int, ...], np.dtype]:
-    if isinstance(input, (Tensor, np.ndarray)):
-        return input.shape, input.dtype
+    if isinstance(input, Tensor) or backend.is_array(input):
+        return input.shape, backend.numpy_dtype(input.dtype)
     raise TypeError(f"{fn}: input must be a Tensor or numpy array; got {type(input).__name__}")
+
+
+def _placement(input):
+    """Where a `*_like` result goes by default: `input`'s device (or array library)."""
+    data = input.data if isinstance(input, Tensor) else input
+    if type(data) is np.ndarray or not backend.is_array(data):
+        return None
+    return _device(backend.device_name(data)) if backend.library(data) == "cupy" else backend.namespace(data)
 
 
 def _number_dtype(value) -> np.dtype:
@@ -154,9 +170,9 @@ def zeros(*shape, size=None, dtype=None, requires_grad: bool = False, device=Non
     >>> zeros(2).tolist()
     [0.0, 0.0]
     """
-    _check_device("zeros", device)
+    device = _check_device("zeros", device)
     dt = _dtype("zeros", dtype, get_default_dtype())
-    return _leaf("zeros", np.zeros(_shape("zeros", shape, size), dt), requires_grad)
+    return _leaf("zeros", np.zeros(_shape("zeros", shape, size), dt), requires_grad, device)
 
 
 def ones(*shape, size=None, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
@@ -166,16 +182,16 @@ def ones(*shape, size=None, dtype=None, requires_grad: bool = False, device=None
     >>> ones(2, dtype="int64").tolist()
     [1, 1]
     """
-    _check_device("ones", device)
+    device = _check_device("ones", device)
     dt = _dtype("ones", dtype, get_default_dtype())
-    return _leaf("ones", np.ones(_shape("ones", shape, size), dt), requires_grad)
+    return _leaf("ones", np.ones(_shape("ones", shape, size), dt), requires_grad, device)
 
 
 def empty(*shape, size=None, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """An uninitialised tensor (its values are whatever the memory held)."""
-    _check_device("empty", device)
+    device = _check_device("empty", device)
     dt = _dtype("empty", dtype, get_default_dtype())
-    return _leaf("empty", np.empty(_shape("empty", shape, size), dt), requires_grad)
+    return _leaf("empty", np.empty(_shape("empty", shape, size), dt), requires_grad, device)
 
 
 def full(size, fill_value, *, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
@@ -185,25 +201,25 @@ def full(size, fill_value, *, dtype=None, requires_grad: bool = False, device=No
     >>> full((2,), 7).tolist(), full((2,), 7).dtype, full((2,), 0.5).dtype
     ([7, 7], dtype('int64'), dtype('float32'))
     """
-    _check_device("full", device)
+    device = _check_device("full", device)
     shape = _sequence_shape("full", size)
     value = _scalar("full", "fill_value", fill_value)
     dt = _dtype("full", dtype, _number_dtype(value))
-    return _leaf("full", np.full(shape, value, dt), requires_grad)
+    return _leaf("full", np.full(shape, value, dt), requires_grad, device)
 
 
 def zeros_like(input, *, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """Zeros with the shape and (unless dtype= is given) the dtype of `input`."""
-    _check_device("zeros_like", device)
+    device = _check_device("zeros_like", device) or _placement(input)
     shape, dt = _like_shape_dtype("zeros_like", input)
-    return _leaf("zeros_like", np.zeros(shape, _dtype("zeros_like", dtype, dt)), requires_grad)
+    return _leaf("zeros_like", np.zeros(shape, _dtype("zeros_like", dtype, dt)), requires_grad, device)
 
 
 def ones_like(input, *, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """Ones with the shape and (unless dtype= is given) the dtype of `input`."""
-    _check_device("ones_like", device)
+    device = _check_device("ones_like", device) or _placement(input)
     shape, dt = _like_shape_dtype("ones_like", input)
-    return _leaf("ones_like", np.ones(shape, _dtype("ones_like", dtype, dt)), requires_grad)
+    return _leaf("ones_like", np.ones(shape, _dtype("ones_like", dtype, dt)), requires_grad, device)
 
 
 def full_like(input, fill_value, *, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
@@ -214,10 +230,10 @@ def full_like(input, fill_value, *, dtype=None, requires_grad: bool = False, dev
     >>> full_like(np.zeros(2, np.int64), 2.7).tolist()
     [2, 2]
     """
-    _check_device("full_like", device)
+    device = _check_device("full_like", device) or _placement(input)
     shape, dt = _like_shape_dtype("full_like", input)
     value = _scalar("full_like", "fill_value", fill_value)
-    return _leaf("full_like", np.full(shape, value, _dtype("full_like", dtype, dt)), requires_grad)
+    return _leaf("full_like", np.full(shape, value, _dtype("full_like", dtype, dt)), requires_grad, device)
 
 
 def eye(n, m=None, *, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
@@ -227,12 +243,12 @@ def eye(n, m=None, *, dtype=None, requires_grad: bool = False, device=None) -> T
     >>> eye(2, 3).tolist()
     [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
     """
-    _check_device("eye", device)
+    device = _check_device("eye", device)
     n = _int("eye", "n", n)
     m = n if m is None else _int("eye", "m", m)
     if n < 0 or m < 0:
         raise ValueError(f"eye: n and m must be >= 0; got n={n}, m={m}")
-    return _leaf("eye", np.eye(n, m, dtype=_dtype("eye", dtype, get_default_dtype())), requires_grad)
+    return _leaf("eye", np.eye(n, m, dtype=_dtype("eye", dtype, get_default_dtype())), requires_grad, device)
 
 
 # --------------------------------------------------------------------------- ranges
@@ -243,7 +259,7 @@ def arange(start=None, end=None, step=1, *, dtype=None, requires_grad: bool = Fa
     >>> arange(3).tolist(), arange(1, 2, 0.25).tolist(), arange(3, 0, -1).tolist()
     ([0, 1, 2], [1.0, 1.25, 1.5, 1.75], [3, 2, 1])
     """
-    _check_device("arange", device)
+    device = _check_device("arange", device)
     if end is None:
         if start is None:
             raise TypeError("arange: missing end; expected arange(end), arange(start, end) or arange(start, end, step)")
@@ -269,7 +285,7 @@ def arange(start=None, end=None, step=1, *, dtype=None, requires_grad: bool = Fa
         # PyTorch's length and values: ceil((end - start) / step) points start + i*step, computed in float64
         n = math.ceil((end - start) / step)
         arr = start + step * np.arange(n, dtype=np.float64)
-    return _leaf("arange", arr.astype(dt, copy=False), requires_grad)
+    return _leaf("arange", arr.astype(dt, copy=False), requires_grad, device)
 
 
 def linspace(start, end, steps, *, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
@@ -279,7 +295,7 @@ def linspace(start, end, steps, *, dtype=None, requires_grad: bool = False, devi
     >>> linspace(0, 1, 5).tolist()
     [0.0, 0.25, 0.5, 0.75, 1.0]
     """
-    _check_device("linspace", device)
+    device = _check_device("linspace", device)
     start = _scalar("linspace", "start", start)
     end = _scalar("linspace", "end", end)
     steps = _int("linspace", "steps", steps)
@@ -287,7 +303,7 @@ def linspace(start, end, steps, *, dtype=None, requires_grad: bool = False, devi
         raise ValueError(f"linspace: steps must be >= 0; got steps={steps}")
     dt = _dtype("linspace", dtype, get_default_dtype())
     work = np.complex128 if dt.kind == "c" else np.float64  # computed in double, rounded once to dt
-    return _leaf("linspace", np.linspace(start, end, steps, dtype=work).astype(dt, copy=False), requires_grad)
+    return _leaf("linspace", np.linspace(start, end, steps, dtype=work).astype(dt, copy=False), requires_grad, device)
 
 
 # --------------------------------------------------------------------------- random
@@ -308,11 +324,11 @@ def rand(*shape, size=None, generator=None, dtype=None, requires_grad: bool = Fa
     >>> x.shape, bool(((0 <= x.data) & (x.data < 1)).all())
     ((2, 3), True)
     """
-    _check_device("rand", device)
+    device = _check_device("rand", device)
     shape = _shape("rand", shape, size)
     dt = _float_dtype("rand", dtype)
     draw = _generator("rand", generator).random(shape, dtype=np.float64 if dt == np.float64 else np.float32)
-    return _leaf("rand", draw.astype(dt, copy=False), requires_grad)
+    return _leaf("rand", draw.astype(dt, copy=False), requires_grad, device)
 
 
 def randn(*shape, size=None, generator=None, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
@@ -323,12 +339,12 @@ def randn(*shape, size=None, generator=None, dtype=None, requires_grad: bool = F
     >>> _ = autograd.manual_seed(0); randn(2, 3, requires_grad=True).requires_grad
     True
     """
-    _check_device("randn", device)
+    device = _check_device("randn", device)
     shape = _shape("randn", shape, size)
     dt = _float_dtype("randn", dtype)
     gen = _generator("randn", generator)
     draw = gen.standard_normal(shape, dtype=np.float64 if dt == np.float64 else np.float32)
-    return _leaf("randn", draw.astype(dt, copy=False), requires_grad)
+    return _leaf("randn", draw.astype(dt, copy=False), requires_grad, device)
 
 
 def randint(*args, low=None, high=None, size=None, generator=None, dtype=None, requires_grad: bool = False,
@@ -341,7 +357,7 @@ def randint(*args, low=None, high=None, size=None, generator=None, dtype=None, r
     >>> x.dtype, x.shape, bool(((3 <= x.data) & (x.data < 7)).all())
     (dtype('int64'), (2, 4), True)
     """
-    _check_device("randint", device)
+    device = _check_device("randint", device)
     pos = list(args)
     if size is None:
         if len(pos) < 2:
@@ -362,7 +378,7 @@ def randint(*args, low=None, high=None, size=None, generator=None, dtype=None, r
         raise ValueError(f"randint: high must be greater than low; got low={low}, high={high}")
     dt = _dtype("randint", dtype, np.int64)
     draw = _generator("randint", generator).integers(low, high, size=shape, dtype=np.int64)
-    return _leaf("randint", draw.astype(dt, copy=False), requires_grad)
+    return _leaf("randint", draw.astype(dt, copy=False), requires_grad, device)
 
 
 # --------------------------------------------------------------------------- joining and wrapping

@@ -20,7 +20,7 @@ import weakref
 
 import numpy as np
 
-from . import anomaly
+from . import anomaly, backend
 from .dtypes import as_array
 from .mode import state, threads
 from .tensor import Tensor, counter, make
@@ -84,11 +84,11 @@ class Node(_Shaped):
     def saved_value(self, i: int):
         """The array input `i` had in forward, if backward kept it (else None); -1: the output."""
         if i == -1:
-            return self.out if isinstance(self.out, np.ndarray) else None
+            return self.out if backend.is_array(self.out) else None
         if self.args is None or not self.op.plan(self.needs)[i]:
             return None
         a = self.args[i]
-        return a if isinstance(a, np.ndarray) else None
+        return a if backend.is_array(a) and not isinstance(a, np.generic) else None
 
     def __repr__(self):
         return f"<{self.op.name}>"
@@ -103,6 +103,8 @@ def constant(x):
     if isinstance(x, np.generic) and x.dtype.kind in "biuf":
         return x.item()  # (np.float64 is a float subclass and would upcast float32)
     if isinstance(x, (int, float)):
+        return x
+    if backend.is_array(x):  # another library's array (CuPy, array-api-strict)
         return x
     return as_array(x)
 
@@ -119,9 +121,15 @@ def apply(op, *args, **attrs):
     datas = []
     needs = []
     record = False
+    kind = None
     for a in args:
         if isinstance(a, Tensor):
-            datas.append(a.data)
+            d = a.data
+            if kind is None:
+                kind = type(d)
+            elif type(d) is not kind:
+                _same_device(op, datas + [d])
+            datas.append(d)
             r = a._requires_grad
             needs.append(r)
             record = record or r
@@ -131,9 +139,10 @@ def apply(op, *args, **attrs):
     try:
         out = op.forward(*datas, **attrs)
     except (ValueError, TypeError, IndexError) as e:
+        _same_device(op, datas)
         raise _retyped(e, _forward_error(op, datas, attrs, e)) from None
     if type(out) is not np.ndarray:
-        out = np.asarray(out)
+        out = _array(out)
     vc = counter(args[0]) if op.view and _shares(out, args[0]) else None
     if not (record and state.enabled and op.differentiable):
         t = make(out) if vc is None else _view(make(out, None, vc))
@@ -192,14 +201,18 @@ def binary(op, a, b):
     bd = b.data if tb else (b if type(b) is float or type(b) is int else constant(b))
     ra = ta and a._requires_grad
     rb = tb and b._requires_grad
-    if isinstance(ad, np.ndarray) and isinstance(bd, np.ndarray) and ad.dtype is not bd.dtype:
-        ad, bd = promote(ad, bd)  # (isinstance: autograd.compile's traced arrays are a subclass)
+    if type(ad) is not type(bd):  # (two numpy arrays of one dtype skip both tests)
+        if not (type(bd) is float or type(bd) is int or type(ad) is float or type(ad) is int):
+            ad, bd = _operands(op, ad, bd)
+    elif ad.dtype is not bd.dtype:
+        ad, bd = _operands(op, ad, bd)
     try:
         out = op.forward(ad, bd)
     except (ValueError, TypeError) as e:
+        _same_device(op, (ad, bd))
         raise _retyped(e, _forward_error(op, (ad, bd), None, e)) from None
     if type(out) is not np.ndarray:
-        out = np.asarray(out)
+        out = _array(out)
     if not ((ra or rb) and state.enabled and op.differentiable):
         return _out(make(out), op, (ad, bd), None) if threads.trace else make(out)
     datas = (ad, bd) if threads.trace else None  # (for a tracer: ad, bd become stand-ins below)
@@ -237,7 +250,7 @@ def unary(op, a):
     except (ValueError, TypeError) as e:
         raise _retyped(e, _forward_error(op, (ad,), None, e)) from None
     if type(out) is not np.ndarray:
-        out = np.asarray(out)
+        out = _array(out)
     if not (a._requires_grad and state.enabled and op.differentiable):
         return _out(make(out), op, (ad,), None) if threads.trace else make(out)
     edge = a._node or a
@@ -258,15 +271,49 @@ def unary(op, a):
     return _out(t, op, (ad,), None) if threads.trace else t
 
 
-def promote(a: np.ndarray, b: np.ndarray):
+def promote(a, b):
     """PyTorch's rule where it differs from numpy's: a floating array meeting an integer or
-    bool one keeps its dtype (numpy would make float32 * int64 float64)."""
-    fa, fb = a.dtype.kind == "f", b.dtype.kind == "f"
-    if fa and not fb and b.dtype.kind in "biu":
-        return a, b.astype(a.dtype)
-    if fb and not fa and a.dtype.kind in "biu":
-        return a.astype(b.dtype), b
+    bool one keeps its dtype (numpy would make float32 * int64 float64; the array API
+    standard leaves mixed kinds undefined)."""
+    ka, kb = backend.kind(a.dtype), backend.kind(b.dtype)
+    if ka == "f" and kb in "biu":
+        return a, backend.namespace(b).astype(b, a.dtype)
+    if kb == "f" and ka in "biu":
+        return backend.namespace(a).astype(a, b.dtype), b
     return a, b
+
+
+def _operands(op, a, b):
+    """`binary`'s operands when they are not two numpy arrays of one dtype: one array library
+    and device (else a clear error), then `promote`."""
+    if not (hasattr(a, "dtype") and hasattr(b, "dtype")):
+        return a, b
+    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):  # (compile's traced arrays are numpy's)
+        _same_device(op, (a, b))
+    return promote(a, b) if a.dtype != b.dtype else (a, b)
+
+
+def _same_device(op, datas) -> None:
+    """Raise when the op's array inputs live on different devices or in different array
+    libraries (as PyTorch: nothing is copied between devices silently)."""
+    seen = {}
+    for i, d in enumerate(datas):
+        if backend.is_array(d) and not isinstance(d, np.generic):
+            seen.setdefault(backend.device_name(d), i)
+    if len(seen) > 1:
+        (d0, i0), (d1, i1) = list(seen.items())[:2]
+        raise RuntimeError(
+            f"{op.name}: expected all inputs on one device, but input {i0} is on {d0} and input {i1} "
+            f"is on {d1}; move one with .to({d0!r}) or .to({d1!r})"
+        )
+
+
+def _array(out):
+    """An op's result as an array: numpy scalars and numpy subclasses become numpy arrays,
+    another library's arrays stay as they are."""
+    if isinstance(out, (np.ndarray, np.generic)) or not hasattr(out, "__array_namespace__"):
+        return np.asarray(out)
+    return out
 
 
 def _view(t: Tensor) -> Tensor:
@@ -283,7 +330,12 @@ def _view(t: Tensor) -> Tensor:
 
 
 def _shares(out, a) -> bool:
-    return isinstance(a, Tensor) and out.base is not None and np.may_share_memory(out, a.data)
+    if not isinstance(a, Tensor):
+        return False
+    if type(out) is np.ndarray:
+        return out.base is not None and np.may_share_memory(out, a.data)
+    base = getattr(out, "base", None)  # (CuPy's views have a base; array-api-strict tracks none)
+    return base is not None and (base is a.data or base is getattr(a.data, "base", None))
 
 
 def call(op, *args, **attrs):
@@ -319,6 +371,8 @@ def _forward_error(op, datas, attrs, err) -> str:
     for d in datas:
         if isinstance(d, np.ndarray):
             parts.append(f"{d.dtype}{list(d.shape)}")
+        elif backend.is_array(d):
+            parts.append(f"{backend.dtype_name(d.dtype)}{list(d.shape)} on {backend.device_name(d)}")
         else:
             parts.append(type(d).__name__)
     extra = " ".join(f"{k}={v!r}" for k, v in (attrs or {}).items() if v is not None)
@@ -359,7 +413,7 @@ def unpack(node):
     plan = node.op.plan(node.needs)
     args = []
     for a, e, saved in zip(node.args, node.edges, plan):
-        if saved and isinstance(a, np.ndarray):
+        if saved and backend.is_array(a) and not isinstance(a, np.generic):
             if e is None:
                 a = make(a)
             elif isinstance(e, Tensor):

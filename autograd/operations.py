@@ -13,13 +13,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from . import backend
 from .dtypes import as_array
-from .node import apply, binary, constant, raw, unary
+from .node import _array, apply, binary, constant, raw, unary
+from .ops import device as D
 from .ops import elementwise as E
 from .ops import linalg as L
 from .ops import reductions as R
 from .ops import shape as S
 from .tensor import Tensor, make, method
+from .tensor import device as _TDevice
 
 
 def as_tensor(x) -> Tensor:
@@ -186,8 +189,9 @@ def minimum(x, y):
 
 def where(condition, x, y):
     """x where condition holds, else y (broadcast together). No gradient flows to condition."""
-    cond = np.asarray(raw(condition))
-    if cond.dtype != bool:
+    cond = raw(condition)
+    cond = cond if backend.is_array(cond) else np.asarray(cond)
+    if backend.kind(cond.dtype) != "b":
         raise TypeError(f"where: condition must be boolean; got dtype {cond.dtype}")
     return apply(E.Where, cond, _operand(x), _operand(y))
 
@@ -315,7 +319,7 @@ def any_(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Whether any element (along `axis`) is true: a boolean Tensor, no gradient (`autograd.any`)."""
     x = as_tensor(x)
     axis, keepdims = _axes("any", x, axis, keepdims, dim, keepdim)
-    return make(np.asarray(np.any(x.data, axis=axis, keepdims=keepdims)))
+    return make(_array(backend.namespace(x.data).any(x.data, axis=axis, keepdims=keepdims)))
 
 
 @method("all")
@@ -323,7 +327,7 @@ def all_(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Whether every element (along `axis`) is true: a boolean Tensor, no gradient (`autograd.all`)."""
     x = as_tensor(x)
     axis, keepdims = _axes("all", x, axis, keepdims, dim, keepdim)
-    return make(np.asarray(np.all(x.data, axis=axis, keepdims=keepdims)))
+    return make(_array(backend.namespace(x.data).all(x.data, axis=axis, keepdims=keepdims)))
 
 
 @method("argmax")
@@ -331,7 +335,7 @@ def argmax(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Indices of the maxima (an integer Tensor, no gradient)."""
     x = as_tensor(x)
     axis = dim if dim is not None else axis
-    return make(np.asarray(np.argmax(x.data, axis=axis, keepdims=bool(keepdim or keepdims))))
+    return make(_array(backend.namespace(x.data).argmax(x.data, axis=axis, keepdims=bool(keepdim or keepdims))))
 
 
 @method("argmin")
@@ -339,7 +343,7 @@ def argmin(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Indices of the minima (an integer Tensor, no gradient)."""
     x = as_tensor(x)
     axis = dim if dim is not None else axis
-    return make(np.asarray(np.argmin(x.data, axis=axis, keepdims=bool(keepdim or keepdims))))
+    return make(_array(backend.namespace(x.data).argmin(x.data, axis=axis, keepdims=bool(keepdim or keepdims))))
 
 
 # --------------------------------------------------------------------------- shapes
@@ -530,7 +534,7 @@ def matmul(a, b):
 def astype(x, dtype):
     """Cast to `dtype`; the gradient is cast back to the input's dtype."""
     x = as_tensor(x)
-    dtype = np.dtype(dtype)
+    dtype = backend.dtype_in(backend.namespace(x.data), dtype)
     if dtype == x.dtype:
         return x
     return apply(E.Cast, x, dtype=dtype)
@@ -553,7 +557,7 @@ def _index_item(i):
         i = i.data
     elif isinstance(i, list):
         i = np.asarray(i)
-    if isinstance(i, np.ndarray) and i.dtype.kind not in "biu":
+    if backend.is_array(i) and backend.kind(i.dtype) not in "biu":
         raise IndexError(f"getitem: index arrays must be integer or boolean; got dtype {i.dtype}")
     return i
 
@@ -561,7 +565,7 @@ def _index_item(i):
 # Comparisons carry no gradient: they return boolean Tensors.
 def _compare(fn):
     def compare(x, y):
-        return make(np.asarray(fn(raw(x), raw(y))))
+        return make(_array(fn(raw(x), raw(y))))
 
     return compare
 
@@ -612,15 +616,48 @@ Tensor.T = property(transpose, doc="The tensor with its axes reversed (numpy's `
 
 @method("to")
 def to(x, *args, dtype=None, device=None):
-    """Cast to a dtype (`x.to(autograd.float64)`); "cpu" is the only device for now."""
+    """Move to a device and/or cast to a dtype, as PyTorch's `x.to(...)`: `x.to("cuda")`,
+    `x.to("cpu")`, `x.to(autograd.float64)`, `x.to("cuda", autograd.float32)`, or another
+    tensor's device and dtype with `x.to(other)`. An array-API namespace moves the data into
+    that library (`x.to(array_api_strict)`). Returns x itself when nothing changes; a move is
+    recorded (the gradient moves back), as a cast is.
+
+    >>> import autograd
+    >>> autograd.tensor([1.0]).to("cpu", autograd.float64).dtype
+    dtype('float64')
+    """
     for a in args:
-        if isinstance(a, str) and a in ("cpu", "cuda") or a is None:
-            device = a if a is not None else device
-        else:
+        if isinstance(a, Tensor):
+            device, dtype = a.device, a.dtype
+        elif isinstance(a, str) or (a is not None and not isinstance(a, type) and hasattr(a, "asarray")):
+            device = a
+        elif a is not None:
             dtype = a
-    if device not in (None, "cpu"):
-        raise RuntimeError(f"to: device {device!r} is not available; graphgrad runs on 'cpu'")
+    x = as_tensor(x)
+    if device is not None and not _here(x.data, device):
+        source = x.device if type(x.data) is np.ndarray or x.device.type == "cuda" else backend.namespace(x.data)
+        x = apply(D.ToDevice, x, device=device if not isinstance(device, str) else _TDevice(device), source=source)
     return x if dtype is None else astype(x, dtype)
+
+
+def _here(data, device) -> bool:
+    if not isinstance(device, str):  # a namespace
+        return backend.is_array(data) and backend.namespace(data) is device
+    here = backend.device_name(data) if backend.is_array(data) else "cpu"
+    dev = _TDevice(device)
+    return here == dev
+
+
+@method("cpu")
+def cpu(x):
+    """The tensor on the CPU, as a numpy array (x itself when it is there)."""
+    return to(x, "cpu")
+
+
+@method("cuda")
+def cuda(x, device=None):
+    """The tensor on the GPU (`cuda:0`, or `cuda:<device>`); needs CuPy and an NVIDIA GPU."""
+    return to(x, "cuda" if device is None else f"cuda:{device}")
 
 
 @method("float")

@@ -12,21 +12,36 @@ import weakref
 
 import numpy as np
 
+from . import backend
 from .dtypes import as_array, get_default_dtype
 
 
 class device(str):  # noqa: N801 - PyTorch's name
-    """A device name, as `torch.device("cpu")`: graphgrad runs on "cpu"."""
+    """A device name, as `torch.device(...)`: "cpu" (numpy), "cuda" or "cuda:<n>" (CuPy on an
+    NVIDIA GPU), or "<library>:<device>" for another array-API library's arrays.
+
+    >>> import autograd
+    >>> autograd.device("cpu"), autograd.device("cuda:1").index
+    ('cpu', 1)
+    """
 
     def __new__(cls, name: str = "cpu"):
         name = str(name)
-        if name.split(":")[0] not in ("cpu",):
-            raise RuntimeError(f"device: {name!r} is not available; graphgrad runs on 'cpu'")
-        return super().__new__(cls, "cpu")
+        kind = name.split(":")[0]
+        if kind == "cuda" and ":" not in name:
+            name = "cuda:0"
+        if kind not in ("cpu", "cuda") and ":" not in name:
+            raise RuntimeError(f"device: unknown device {name!r}; expected 'cpu', 'cuda' or 'cuda:<n>'")
+        return super().__new__(cls, name)
 
     @property
     def type(self) -> str:
-        return "cpu"
+        return self.split(":")[0]
+
+    @property
+    def index(self) -> int | None:
+        part = self.split(":")[1] if ":" in self else None
+        return int(part) if part is not None and part.isdigit() else None
 
 
 def method(*names: str):
@@ -103,7 +118,12 @@ class Tensor:
 
     @property
     def device(self) -> device:
-        return device("cpu")
+        d = self.data
+        return _CPU if type(d) is np.ndarray else device(backend.device_name(d))
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
 
     @property
     def is_leaf(self) -> bool:
@@ -132,7 +152,7 @@ class Tensor:
                 "requires_grad: you can only change requires_grad flags of leaf variables; "
                 "use detach() to get a tensor that doesn't require grad"
             )
-        if flag and self.data.dtype.kind != "f":
+        if flag and not backend.is_floating(self.data.dtype):
             raise RuntimeError(
                 f"requires_grad: only Tensors of floating point dtype can require gradients; "
                 f"this one is {self.data.dtype}"
@@ -157,8 +177,11 @@ class Tensor:
             self._grad = None
             return
         arr = value.data if isinstance(value, Tensor) else value
-        if not isinstance(arr, np.ndarray):
+        if not backend.is_array(arr) or isinstance(arr, np.generic):
             raise TypeError(f"grad: assigned grad must be a Tensor, an array or None; got {type(value).__name__}")
+        if type(arr) is not type(self.data) and backend.device_name(arr) != backend.device_name(self.data):
+            raise RuntimeError(f"grad: assigned grad is on {backend.device_name(arr)}; expected "
+                               f"{backend.device_name(self.data)}, the tensor's device")
         if arr.shape != self.data.shape:
             raise RuntimeError(
                 f"grad: assigned grad has data of a different size: {arr.shape}; expected {self.data.shape}"
@@ -186,7 +209,7 @@ class Tensor:
             raise ValueError(
                 f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() or .all()"
             )
-        return bool(self.data)
+        return bool(self.item())
 
     def __float__(self) -> float:
         return float(self.item())
@@ -195,18 +218,25 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+        if backend.kind(self.data.dtype) not in "iu" or self.data.size != 1:
             raise TypeError(f"only integer tensors of a single element can be used as an index; got {self}")
-        return int(self.data)
+        return int(self.item())
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        if type(self.data) is not np.ndarray and self.device != "cpu":  # (as PyTorch: never a silent copy)
+            raise TypeError(f"cannot convert a {self.device} tensor to numpy implicitly; use .numpy() or .cpu()")
+        d = backend.to_numpy(self.data)
+        return d if dtype is None else d.astype(dtype)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
+        body = np.array2string(backend.to_numpy(self.data), separator=", ", prefix="tensor(", precision=4)
         extra = []
-        if self.data.dtype != get_default_dtype() and self.data.dtype.kind != "b":
-            extra.append(f"dtype={self.data.dtype}")
+        dt = self.data.dtype
+        if type(self.data) is not np.ndarray:
+            extra.append(f"device={self.device!r}")
+            dt = backend.numpy_dtype(dt)
+        if dt != get_default_dtype() and dt.kind != "b":
+            extra.append(f"dtype={dt}")
         if self._node is not None:
             extra.append(f"grad_fn=<{self._node.op.name}>")
         elif self._requires_grad:
@@ -220,14 +250,15 @@ class Tensor:
         """The single value as a Python number."""
         if self.data.size != 1:
             raise ValueError(f"item: only a tensor with one element can be converted; shape {self.shape}")
-        return self.data.item()
+        return backend.to_numpy(self.data).item()
 
     def numpy(self) -> np.ndarray:
-        """The data as a numpy array (shares memory)."""
-        return self.data
+        """The data as a numpy array: the array itself on the CPU (shared memory), a host copy
+        from a GPU or another array library."""
+        return backend.to_numpy(self.data)
 
     def tolist(self):
-        return self.data.tolist()
+        return backend.to_numpy(self.data).tolist()
 
     def detach(self) -> Tensor:
         """A new leaf sharing this data (and its version counter), cut from the graph."""
@@ -255,6 +286,9 @@ class Tensor:
             raise RuntimeError("retain_grad: the tensor does not require grad")
         if self._node is not None:
             self._node.retain = weakref.ref(self)
+
+
+_CPU = device("cpu")
 
 
 class _HookHandle:
@@ -297,11 +331,12 @@ def counter(t: Tensor) -> list:
     return vc
 
 
-def tensor(data, requires_grad: bool = False, dtype=None, name: str | None = None) -> Tensor:
-    """Make a leaf Tensor from numbers, lists, numpy arrays or another Tensor (data is copied).
+def tensor(data, requires_grad: bool = False, dtype=None, name: str | None = None, device=None) -> Tensor:
+    """Make a leaf Tensor from numbers, lists, arrays or another Tensor (data is copied).
 
     Python floats take the default float dtype (float32), Python ints int64 and bools bool,
-    as in PyTorch; numpy arrays keep theirs.
+    as in PyTorch; arrays keep theirs, and their library: a CuPy array makes a GPU tensor.
+    `device="cuda"` puts the data on the GPU (see `Tensor.to`).
 
     >>> import autograd
     >>> autograd.tensor([1.0, 2]).dtype, autograd.tensor([1, 2]).dtype
@@ -309,6 +344,8 @@ def tensor(data, requires_grad: bool = False, dtype=None, name: str | None = Non
     """
     if isinstance(data, Tensor):
         data = data.data
+    if device is not None:
+        data = backend.on_device(as_array(data, dtype), device)
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
 
 
@@ -320,5 +357,8 @@ def as_tensor(data, dtype=None) -> Tensor:
     [1.0, 0.0]
     """
     if isinstance(data, Tensor):
-        return data if dtype is None or data.dtype == np.dtype(dtype) else make(data.data.astype(dtype))
+        if dtype is None or data.dtype == backend.dtype_in(backend.namespace(data.data), dtype):
+            return data
+        xp = backend.namespace(data.data)
+        return make(xp.astype(data.data, backend.dtype_in(xp, dtype)))
     return make(as_array(data, dtype))

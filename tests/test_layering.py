@@ -13,8 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Bottom first: a module may import only modules listed before it.
 LAYERS = [
-    "backend", "dtypes", "mode", "files", "random", "tensor", "anomaly", "ops.registry", "node",
-    "ops.elementwise", "ops.shape", "ops.reductions", "ops.linalg", "ops.nn_ops", "ops",
+    "backend", "cuda", "dtypes", "mode", "files", "random", "tensor", "anomaly", "ops.registry", "node",
+    "ops.elementwise", "ops.shape", "ops.reductions", "ops.linalg", "ops.nn_ops", "ops.device", "ops",
     "engine", "operations", "inplace", "fused", "factories", "grad", "function", "functional",
     "testing.gradcheck", "testing.strategies", "testing",
     "viz.render", "viz.record", "viz.graph", "viz.dot", "viz",

@@ -1,6 +1,6 @@
 """The primitive ops, one registry. Importing this package registers them all."""
 
-from . import elementwise, linalg, nn_ops, reductions, shape  # noqa: F401
+from . import device, elementwise, linalg, nn_ops, reductions, shape  # noqa: F401
 from .registry import REGISTRY, Op, attr_text
 
 __all__ = ["REGISTRY", "Op", "attr_text"]
