@@ -86,10 +86,35 @@ def _count_consumers(starts) -> dict:
     return deps
 
 
+def _reaching(starts, targets: set) -> set:
+    """The ids of the vertices from which a target (an id in `targets`) can be reached, the
+    targets included: with `inputs`, the other branches are not run at all (as PyTorch)."""
+    reach = set()
+    entered = set()
+    stack = [(v, False) for v in starts]
+    while stack:
+        v, expanded = stack.pop()
+        k = id(v)
+        if expanded:  # every input of v is decided by now (a graph has no cycles)
+            if k in targets or any(e is not None and id(e) in reach for e in v.edges):
+                reach.add(k)
+            continue
+        if k in entered:
+            continue
+        entered.add(k)
+        if type(v) is not Node:
+            if k in targets:
+                reach.add(k)
+            continue
+        stack.append((v, True))
+        stack.extend((e, False) for e in v.edges if e is not None and id(e) not in entered)
+    return reach
+
+
 class _Pass:
     """One backward pass: the gradients in flight and what to do with finished ones."""
 
-    __slots__ = ("grads", "deps", "ready", "want", "found", "accumulate", "create", "handed")
+    __slots__ = ("grads", "deps", "ready", "want", "found", "accumulate", "create", "handed", "reach")
 
     def __init__(self, roots, seeds, create_graph, inputs, accumulate):
         starts = [vertex(t) for t in roots]
@@ -101,6 +126,7 @@ class _Pass:
         self.handed = {id(s) for s in seeds}  # arrays the user holds: copy before keeping
         self.want = None if inputs is None else {id(vertex(t)): i for i, t in enumerate(inputs)}
         self.found = None if inputs is None else [None] * len(inputs)
+        self.reach = None if inputs is None else _reaching(starts, set(self.want))
         for v, s in zip(starts, seeds):
             k = id(v)
             if k in self.grads:
@@ -180,8 +206,9 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, inputs
                 if g is not None:
                     p.finish(v, g)
                 continue
-            if g is None:  # nothing arrived: still release the inputs' consumer counts
-                gin = (None,) * len(v.edges)
+            if g is None or (not plain and id(v) not in p.reach):
+                gin = (None,) * len(v.edges)  # nothing arrived, or no input lies behind: only
+                # release the inputs' consumer counts
             else:
                 if v._hooks is not None or v.retain is not None or not plain:
                     g = p.finish(v, g)

@@ -887,7 +887,6 @@ def _branch_off_the_input():
     return x2, w
 
 
-@pytest.mark.xfail(strict=True, reason="engine gap [machine] 2: grad runs branches that lead to no input")
 @pytest.mark.parametrize("how", ["grad", "backward(inputs=)", "after a backward freed the branch"])
 def test_gradient_for_some_inputs_skips_the_other_branches(how):
     """As torch 2.13 (which returns 1.0 in all three): only the nodes on a path to the inputs run."""
