@@ -352,8 +352,8 @@ def reshape(x, *shape):
     """Reshape to `shape` (a tuple or separate ints; one -1 allowed)."""
     x = as_tensor(x)
     shape = _shape_arg(shape)
-    if shape == x.shape:
-        return x
+    if shape == x.shape:  # still a new tensor, a view of x (as PyTorch): its hooks are its own
+        return apply(S.Reshape, x, shape=shape)
     known = math.prod(s for s in shape if s != -1)  # (np.prod on a list costs ~8 µs)
     free = [s for s in shape if s == -1]
     bad = any(s < -1 for s in shape) or len(free) > 1
@@ -382,8 +382,6 @@ def transpose(x, *axes):
         ) != list(range(x.ndim)):
             raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
         axes = tuple(a % x.ndim for a in axes)
-    if axes == tuple(range(x.ndim)):
-        return x
     return apply(S.Transpose, x, axes=axes)
 
 
@@ -394,7 +392,7 @@ def swapaxes(x, axis1: int, axis2: int):
     if x.ndim == 0:
         _axes("swapaxes", x, axis1, False)  # (checks them)
         _axes("swapaxes", x, axis2, False)
-        return x
+        return apply(S.Reshape, x, shape=())
     (a,), _ = _axes("swapaxes", x, axis1, False)
     (b,), _ = _axes("swapaxes", x, axis2, False)
     perm = list(range(x.ndim))
@@ -413,8 +411,6 @@ def broadcast_to(x, shape):
             raise ValueError
     except ValueError:
         raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from None
-    if shape == x.shape:
-        return x
     return apply(S.BroadcastTo, x, shape=shape)
 
 
@@ -442,8 +438,8 @@ def squeeze(x, axis=None, *, dim=None):
         shape = tuple(s for s in x.shape if s != 1)
     else:
         axes, _ = _axes("squeeze", x, axis, False)
-        if axes is None:  # a 0-d tensor: nothing to squeeze
-            return x
+        if axes is None:  # a 0-d tensor: nothing to squeeze, still a new view
+            return apply(S.Reshape, x, shape=())
         for a in axes:
             if x.shape[a] != 1:
                 raise ValueError(f"squeeze: axis {a} of shape {x.shape} has length {x.shape[a]}, not 1")

@@ -857,7 +857,6 @@ IDENTITY_VIEWS = {  # name: (input, view)
 }
 
 
-@pytest.mark.xfail(strict=True, reason="engine gap [machine] 1: a view that changes nothing returns its input")
 @pytest.mark.parametrize("view", list(IDENTITY_VIEWS))
 def test_identity_view_is_a_new_tensor(view):
     """As torch: a new tensor; made under no_grad it carries no gradient to x (as any other view)."""
@@ -868,7 +867,6 @@ def test_identity_view_is_a_new_tensor(view):
     assert y is not x and not y.requires_grad
 
 
-@pytest.mark.xfail(strict=True, reason="engine gap [machine] 1: the hook lands on x and scales all its uses")
 def test_identity_view_hook_scales_only_its_own_use():
     x = autograd.tensor(np.array([1.0, 2.0]), requires_grad=True)
     y = x.reshape(2)
