@@ -261,24 +261,30 @@ def var(x, axis=None, ddof: int = 0, keepdims=False, *, dim=None, keepdim=None, 
 @method("std")
 def std(x, axis=None, ddof: int = 0, keepdims=False, *, dim=None, keepdim=None, correction=None):
     """Standard deviation over `axis` with numpy's `ddof` (default 0; `correction=` is PyTorch's
-    name). Its gradient is 0 where it is 0 (a constant), as PyTorch's."""
-    x = as_tensor(x)
+    name). Its gradient is 0 where it is 0 (a constant), as PyTorch's. Integer input gives
+    float64, as numpy's (and as `mean` and `var` here)."""
+    x = _floating(as_tensor(x))
     if correction is not None:
         ddof = correction
     axis, keepdims = _axes("std", x, axis, keepdims, dim, keepdim)
     return apply(R.Std, x, axis=axis, keepdims=keepdims, ddof=int(ddof))
 
 
+def _floating(x):
+    """x, or x as float64 when it holds integers or booleans (for statistics of counts)."""
+    return x if backend.kind(x.dtype) in "fc" else astype(x, np.float64)
+
+
 @method("norm")
 def norm(x, p=2, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Vector p-norm over `axis` (all elements by default): p = 2, 1, inf or any p > 0.
-    The 2-norm's gradient at 0 is 0, as PyTorch's.
+    The 2-norm's gradient at 0 is 0, as PyTorch's. Integer input gives float64, as numpy's.
 
     >>> import autograd
     >>> autograd.tensor([3.0, 4.0]).norm().item()
     5.0
     """
-    x = as_tensor(x)
+    x = _floating(as_tensor(x))
     axis, keepdims = _axes("norm", x, axis, keepdims, dim, keepdim)
     if p == 2 or p == "fro":
         return apply(R.Norm, x, axis=axis, keepdims=keepdims)

@@ -186,3 +186,15 @@ def test_iterating_a_tensor_gives_its_rows_in_the_graph():
     np.testing.assert_array_equal(x.grad.data, [[1, 1], [2, 2], [3, 3]])
     with pytest.raises(TypeError, match="0-d"):
         len(f64(1.0))
+
+
+@pytest.mark.parametrize("stat, expected", [
+    (lambda x: x.std(), np.std([1, 2, 4])),
+    (lambda x: x.norm(), np.linalg.norm([1, 2, 4])),
+    (lambda x: x.norm(p=1), 7.0),
+    (lambda x: x.var(), np.var([1, 2, 4])),
+])
+def test_statistics_of_integers_are_float64_as_numpys(stat, expected):
+    out = stat(autograd.tensor([1, 2, 4]))
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out.item(), expected)
