@@ -553,8 +553,16 @@ class _Source:
             return "(" + "".join(self.ref(r) + ", " for r in ref[1]) + ")"
         return self.arg(ref)
 
+    def _array_input(self, args) -> bool:
+        """Whether the first argument is a plan value that had axes at capture."""
+        first = args[0] if args else None
+        if not isinstance(first, Ref):
+            return False
+        v = self.values[first.v]
+        return v.shape is not None and len(v.shape) > 0
+
     def step(self, s: Step, buffers: dict) -> list[str]:
-        fn, sargs, skw = _faster(s.fn, s.args, s.kwargs)
+        fn, sargs, skw = _faster(s.fn, s.args, s.kwargs, self._array_input(s.args))
         f = self.fn(fn)
         args = ", ".join(self.arg(a) for a in sargs)
         positional = isinstance(fn, np.ufunc) and fn not in (np.maximum, np.minimum)  # (numpy deprecates it there)
@@ -604,9 +612,11 @@ _REDUCE_METHODS = {np.ndarray.sum: np.add.reduce, np.ndarray.prod: np.multiply.r
 _VIEW_FUNCTIONS = {np.transpose: np.ndarray.transpose, np.swapaxes: np.ndarray.swapaxes}
 
 
-def _faster(fn, args, kwargs):
+def _faster(fn, args, kwargs, array_input=True):
     """The same call through a cheaper door, where numpy's function is a thin wrapper over it
-    (np.transpose(a, axes) is a.transpose(axes); a.sum(axis) is np.add.reduce(a, axis))."""
+    (np.transpose(a, axes) is a.transpose(axes); a.sum(axis) is np.add.reduce(a, axis)). The
+    array methods only where the input is an array with axes: a 0-d result of numpy (a full
+    reduction) is a numpy scalar when the plan runs, and the methods refuse scalars."""
     r = _REDUCE_METHODS.get(fn)
     if r is not None and len(args) <= 2 and (not kwargs or set(kwargs) <= {"axis", "keepdims", "out", "dtype"}):
         if fn in (np.ndarray.max, np.ndarray.min) and not (len(args) == 2 or kwargs and "axis" in kwargs):
@@ -615,9 +625,9 @@ def _faster(fn, args, kwargs):
             kwargs = dict(kwargs or {}, axis=None)
         return r, args, kwargs
     v = _VIEW_FUNCTIONS.get(fn)
-    if v is not None and not kwargs:
+    if v is not None and not kwargs and array_input:
         return v, args, kwargs
-    if fn is np.reshape and len(args) == 2 and not kwargs:
+    if fn is np.reshape and len(args) == 2 and not kwargs and array_input:
         return np.ndarray.reshape, args, kwargs
     return fn, args, kwargs
 
