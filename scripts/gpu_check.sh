@@ -63,6 +63,12 @@ for name in ("numpy", "cupy", "torch", "array_api_compat", "graphviz", "hypothes
         print(f"{name}: missing ({type(e).__name__}: {e})")
 import autograd
 print("autograd.cuda.is_available():", autograd.cuda.is_available())
+if autograd.cuda.is_available():
+    import cupy
+    a = cupy.zeros(2)
+    print("cupy.ndarray has __array_namespace__:", hasattr(a, "__array_namespace__"),
+          "| backend.namespace:", getattr(autograd.backend.namespace(a), "__name__", "?"),
+          "| is_array:", autograd.backend.is_array(a), "| device_name:", autograd.backend.device_name(a))
 EOF
 if ! "$PY" -c "import autograd, nn" 2>/dev/null; then
     say "FAIL: graphgrad does not import with $PY (PYTHONPATH=$PYTHONPATH)"
