@@ -15,8 +15,10 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 import autograd
-from autograd import Tensor
+from autograd import Tensor, backend
 from autograd.mode import set_scope
+
+from ._arrays import check_device, like, place
 
 
 class Parameter(Tensor):
@@ -99,7 +101,7 @@ class Module:
             modules[name] = None
         elif name in buffers:
             if value is not None and not isinstance(value, Tensor):
-                value = Tensor(np.asarray(value))
+                value = Tensor(_array(value))
             buffers[name] = value
         d[name] = value
 
@@ -138,7 +140,7 @@ class Module:
         if hasattr(self, name) and name not in self._buffers:
             raise KeyError(f"register_buffer: attribute {name!r} already exists")
         if tensor is not None and not isinstance(tensor, Tensor):
-            tensor = Tensor(np.asarray(tensor))
+            tensor = Tensor(_array(tensor))
         self._buffers[name] = tensor
         if not persistent:
             self._non_persistent.add(name)
@@ -241,33 +243,62 @@ class Module:
         return self.train(False)
 
     def to(self, *args, dtype=None, device=None) -> Module:
-        """Cast floating parameters and buffers to a dtype in place (`model.to(autograd.float64)`;
-        "cpu" is the only device). Each keeps its identity, so an optimizer made before still
-        holds them; their gradients are cast too.
+        """Move parameters and buffers to a device and/or cast the floating ones to a dtype, in
+        place: `model.to("cuda")`, `model.to(autograd.float64)`, `model.to("cuda", autograd.float32)`.
+        A device is "cpu", "cuda", "cuda:<n>" or an array namespace (`array_api_strict`). Each
+        parameter keeps its identity (its `.data` is replaced), so an optimizer made before still
+        holds them; gradients move and are cast along. Raises RuntimeError, before anything
+        changes, for a device that is not available.
 
         >>> import autograd, nn
         >>> m = nn.Linear(2, 1); w = m.weight
-        >>> m.double().weight is w, w.dtype
-        (True, dtype('float64'))
+        >>> m.double().weight is w, w.dtype, m.to("cpu").weight.device
+        (True, dtype('float64'), 'cpu')
         """
         for a in args:
-            if isinstance(a, str) or a is None:
+            if _is_namespace(a) or (isinstance(a, str) and not _is_dtype_name(a)):
                 device = a
-            else:
+            elif a is not None:
                 dtype = a
-        autograd.device(device or "cpu")  # raises for a device we don't have
-        if dtype is None:
-            return self
-        dtype = np.dtype(dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"{type(self).__name__}.to: expects a floating dtype; got {dtype}")
-        for t in list(self.parameters()) + [b for _, b in self.named_buffers()]:
-            if t.dtype.kind == "f" and t.dtype != dtype:
-                g = t.grad
-                t.data = t.data.astype(dtype)
-                t.grad = None if g is None else g.data.astype(dtype)
-                autograd.increment_version(t)
+        if device is not None:
+            check_device(device)  # raises for a device we don't have, before anything moves
+        if dtype is not None:
+            dtype = backend.numpy_dtype(dtype)
+            if dtype.kind != "f":
+                raise TypeError(f"{type(self).__name__}.to: expects a floating dtype; got {dtype}")
+        for t in self._tensors():
+            data, g = t.data, t.grad
+            new = data if device is None else place(data, device)
+            if dtype is not None and backend.kind(new.dtype) == "f":
+                xp = backend.namespace(new)
+                target = backend.dtype_in(xp, dtype)
+                if new.dtype != target:
+                    new = xp.astype(new, target)
+            if new is data:
+                continue
+            t.data = new
+            if g is not None:
+                g = like(g.data, new)
+                t.grad = g if g.dtype == new.dtype else backend.namespace(g).astype(g, new.dtype)
+            autograd.increment_version(t)
         return self
+
+    def cuda(self, device: int | str | None = None) -> Module:
+        """Move parameters and buffers to the GPU ("cuda", or "cuda:<n>" for an index) in place."""
+        return self.to(f"cuda:{device}" if isinstance(device, int) else (device or "cuda"))
+
+    def cpu(self) -> Module:
+        """Move parameters and buffers to the host (numpy arrays) in place."""
+        return self.to("cpu")
+
+    def _tensors(self) -> list[Tensor]:
+        """Every parameter and buffer, each once."""
+        out, seen = [], set()
+        for t in [*self.parameters(), *self.buffers()]:
+            if id(t) not in seen:
+                seen.add(id(t))
+                out.append(t)
+        return out
 
     def float(self) -> Module:
         """Cast floating parameters and buffers to float32 in place."""
@@ -310,7 +341,8 @@ class Module:
         return out
 
     def load_state_dict(self, state_dict, strict: bool = True):
-        """Copy values from `state_dict` into parameters and buffers (in place).
+        """Copy values from `state_dict` into parameters and buffers (in place), each onto the
+        device its parameter or buffer is on (values of any array library, or from `nn.load`).
 
         Everything is checked first: with `strict`, every missing and unexpected key and
         every shape mismatch is reported in one error and nothing is changed. Returns
@@ -332,13 +364,13 @@ class Module:
             if k not in state_dict:
                 continue
             v = state_dict[k]
-            v = np.asarray(v.data if isinstance(v, Tensor) else v)
+            v = _array(v.data if isinstance(v, Tensor) else v)
             if v.shape != t.shape:
                 problems.append(
                     f"size mismatch for {k}: copying a value of shape {v.shape}, "
                     f"the parameter in the model has shape {t.shape}"
                 )
-            elif v.dtype.kind not in "biuf":
+            elif backend.kind(v.dtype) not in "biuf":
                 problems.append(f"bad dtype for {k}: {v.dtype} (numbers expected)")
             else:
                 values[k] = v
@@ -353,7 +385,8 @@ class Module:
             )
         for k, v in values.items():
             t = targets[k]
-            t.data[...] = v.astype(t.dtype, copy=False)
+            v = like(v, t.data)
+            t.data[...] = backend.namespace(v).astype(v, t.data.dtype, copy=False)
             autograd.increment_version(t)
         return missing, unexpected
 
@@ -370,6 +403,23 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _array(value):
+    """An array as it is (numpy or another library's), anything else through numpy."""
+    return value if backend.is_array(value) else np.asarray(value)
+
+
+def _is_dtype_name(a: str) -> bool:
+    try:
+        np.dtype(a)
+    except TypeError:
+        return False
+    return True
+
+
+def _is_namespace(a) -> bool:
+    return isinstance(a, type(np))  # a module: array_api_strict, numpy, ...
 
 
 def _join(prefix: str, name: str) -> str:

@@ -1,0 +1,109 @@
+"""What `nn` needs of arrays beyond the array API, for every library alike (numpy, CuPy,
+array-api-strict): moving an array to where another one lives, naming a device, and in-place
+elementwise writes.
+
+The optimizers and DDP write their results into existing arrays (`np.multiply(a, b, out=w)`),
+which allocates nothing. numpy and CuPy take `out=`; the array API has no `out=`, so for other
+libraries `with_out(xp)` gives stand-ins that compute the result and copy it in (the same
+numbers, one temporary more).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+
+from autograd import backend
+
+
+def place(a, device):
+    """`a` on `device`: "cpu", "cuda" / "cuda:<n>", an array namespace (`array_api_strict`), or
+    the name a Tensor's `.device` gives an array of another library ("array_api_strict:CPU_DEVICE").
+    The array itself when it is there already; raises RuntimeError naming a device we don't have."""
+    if isinstance(device, str):
+        lib = device.split(":")[0]
+        if lib not in ("cpu", "cuda"):  # "<library>:<device>": that library's namespace
+            try:
+                device = importlib.import_module(lib)
+            except ImportError:
+                raise RuntimeError(f"to: unknown device {device!r}; expected 'cpu', 'cuda' or 'cuda:<n>'") from None
+    return backend.on_device(a, device)
+
+
+def check_device(device) -> None:
+    """Raise the RuntimeError `place` would, before anything moves (CUDA without a GPU)."""
+    place(np.zeros(0), device)
+
+
+def like(a, ref):
+    """`a` (an array of any library, or a number) in `ref`'s library and on `ref`'s device: `a`
+    itself when it is there already, else a copy (through the host)."""
+    xp = backend.namespace(ref)
+    if xp is np:
+        if isinstance(a, np.ndarray):
+            return a
+        return np.array(backend.to_numpy(a), copy=True) if backend.is_array(a) else np.asarray(a)
+    if backend.is_array(a) and backend.namespace(a) is xp and backend.device_name(a) == backend.device_name(ref):
+        return a
+    return xp.asarray(backend.to_numpy(a) if backend.is_array(a) else np.asarray(a), device=ref.device)
+
+
+def same_place(a, b) -> bool:
+    """Whether two arrays are of one library, on one device, of one dtype."""
+    return type(a) is type(b) and a.dtype == b.dtype and backend.device_name(a) == backend.device_name(b)
+
+
+_OUT: dict = {}
+
+
+def with_out(xp):
+    """`xp` itself when its elementwise functions take `out=` (numpy, CuPy), else `CopyOut(xp)`."""
+    if xp is np:
+        return np
+    w = _OUT.get(xp)
+    if w is None:
+        probe = xp.zeros(1)
+        try:
+            xp.multiply(probe, probe, out=probe)
+            w = xp
+        except TypeError:
+            w = CopyOut(xp)
+        _OUT[xp] = w
+    return w
+
+
+class CopyOut:
+    """The elementwise functions `nn` calls with `out=`, for a library without `out=`: each
+    computes its result and copies it into `out`."""
+
+    def __init__(self, xp):
+        self.xp = xp
+
+    def add(self, a, b, out):
+        out[...] = a + b
+        return out
+
+    def subtract(self, a, b, out):
+        out[...] = a - b
+        return out
+
+    def multiply(self, a, b, out):
+        out[...] = a * b
+        return out
+
+    def divide(self, a, b, out):
+        out[...] = a / b
+        return out
+
+    def maximum(self, a, b, out):
+        out[...] = self.xp.maximum(a, b)
+        return out
+
+    def sqrt(self, a, out):
+        out[...] = self.xp.sqrt(a)
+        return out
+
+    def clip(self, a, lo, hi, out):
+        out[...] = self.xp.clip(a, lo, hi)
+        return out
