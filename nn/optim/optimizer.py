@@ -3,7 +3,7 @@
 
 `flat=True` (PyTorch's "foreach"/"fused" idea, as a memory layout): all parameters, gradients
 and state of one dtype live in one contiguous array each, and every parameter's `.data`,
-`.grad` and state entry is a view into it. A step is then a handful of numpy calls per
+`.grad` and state entry is a view into it. A step is then a handful of array calls per
 parameter group instead of a handful per parameter (the same numbers, bit for bit: the
 formulas are elementwise), and data-parallel training has one buffer per dtype to
 all-reduce. Parameters keep their identity; `state_dict()` is the same as without it. What
@@ -20,14 +20,18 @@ import copy
 import numpy as np
 
 import autograd
-from autograd import Tensor
+from autograd import Tensor, backend
+
+from .._arrays import like
 
 
 class Optimizer:
     """Base class: holds `param_groups` (dicts with 'params' and their options) and
     `state` (per-parameter dicts of buffers). Subclasses implement `_update(group)`.
 
-    Updates run on the parameters' arrays in place, outside the graph.
+    Updates run on the parameters' arrays in place, outside the graph, on their device: state
+    is made like the parameter (`xp.zeros_like(p)`), so it lives where the parameter does. After
+    `model.to(device)` the state follows at the next step (moved with the parameters).
     """
 
     def __init__(self, params, defaults: dict, flat: bool = False):
@@ -35,7 +39,7 @@ class Optimizer:
         self.state: dict = {}
         self.param_groups: list[dict] = []
         self._scratch: dict = {}  # one reusable work array per parameter (never saved)
-        self._flat = None  # flat=True: {"param float32": array, "grad ...", "work ...", state names}
+        self._flat = None  # flat=True: {"param <f4": array, "grad ...", "work ...", state names}
         if isinstance(params, Tensor):
             raise TypeError(
                 f"{type(self).__name__}: params must be an iterable of Tensors or of dicts; got a Tensor "
@@ -70,7 +74,7 @@ class Optimizer:
                 raise TypeError(f"{type(self).__name__}: parameter {i} is a {type(p).__name__}, not a Tensor")
             if not p.is_leaf:
                 raise ValueError(f"{type(self).__name__}: can't optimize a non-leaf Tensor (parameter {i})")
-            if p.dtype.kind != "f":
+            if not backend.is_floating(p.dtype):
                 raise TypeError(f"{type(self).__name__}: parameter {i} has dtype {p.dtype}; floats expected")
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if len({id(p) for p in ps}) != len(ps) or any(id(p) in seen for p in ps):
@@ -87,6 +91,11 @@ class Optimizer:
         """Drop (or zero in place) the gradients of every parameter. With flat=True: zero the
         gradient buffer in place (every `.grad` a view into it), whatever `set_to_none` says."""
         if self._flat is not None:
+            for p, view in self._views.items():
+                d = p.data
+                if d is not view and (d.shape != view.shape or _key(d) != _key(view)):  # (moved: `Module.to`)
+                    self._flatten()
+                    break
             for p, gv in self._grad_views.items():
                 gt = p.grad
                 if gt is None:
@@ -95,7 +104,7 @@ class Optimizer:
                     gt.data = gv
             for key, a in self._flat.items():
                 if key.startswith("grad "):
-                    a.fill(0)
+                    a[...] = 0
             return
         for g in self.param_groups:
             for p in g["params"]:
@@ -130,12 +139,13 @@ class Optimizer:
             new = state is None
             if new:
                 state = {}
-            self._math(group, p.data, p.grad.data, state, self._work(p))
+            work = self._work(p)  # (first, as it moves the state along when p has moved)
+            self._math(group, p.data, p.grad.data, state, work)
             if new and state:
                 self.state[p] = state
             autograd.increment_version(p)  # (written through .data: count it for backward's check)
 
-    def _math(self, group: dict, p: np.ndarray, grad: np.ndarray, state: dict, work: np.ndarray) -> None:
+    def _math(self, group: dict, p, grad, state: dict, work) -> None:
         """The update formulas on arrays in place: a parameter `p` (or a flat buffer of them),
         its gradient, its state (a dict to fill on the first step) and a scratch array."""
         raise NotImplementedError
@@ -144,20 +154,23 @@ class Optimizer:
     def _flatten(self) -> None:
         """(Re)lay out every parameter, gradient and state array of one dtype in one array,
         group after group, and make each a view into it (see the module doc)."""
-        chunks, sizes = [], {}
+        chunks, sizes, self._kinds = [], {}, {}
         for gi, g in enumerate(self.param_groups):
             by_dtype: dict = {}
             for p in g["params"]:
-                by_dtype.setdefault(p.dtype.str, []).append(p)
+                dt = _key(p.data)
+                self._kinds[dt] = (backend.namespace(p.data), p.data.dtype, p.data.device)
+                by_dtype.setdefault(dt, []).append(p)
             for dt, ps in by_dtype.items():
                 start = sizes.get(dt, 0)
                 sizes[dt] = start + sum(p.data.size for p in ps)
                 chunks.append((gi, dt, start, sizes[dt], ps))
         flat = {}
         for dt, n in sizes.items():
-            flat[f"param {dt}"] = np.empty(n, dtype=dt)
-            flat[f"grad {dt}"] = np.zeros(n, dtype=dt)
-            flat[f"work {dt}"] = np.empty(n, dtype=dt)
+            xp, dtype, device = self._kinds[dt]
+            flat[f"param {dt}"] = xp.empty(n, dtype=dtype, device=device)
+            flat[f"grad {dt}"] = xp.zeros(n, dtype=dtype, device=device)
+            flat[f"work {dt}"] = xp.empty(n, dtype=dtype, device=device)
         self._flat, self._chunks = flat, chunks
         self._views, self._grad_views, self._grad_tensors = {}, {}, {}
         for _, dt, a, _, ps in chunks:
@@ -169,21 +182,23 @@ class Optimizer:
                 gv = self._grad_views[p] = self._view(f"grad {dt}", dt, a, p)
                 self._grad_tensors[p] = autograd.as_tensor(gv)
                 if p.grad is not None:
-                    gv[...] = p.grad.data
+                    gv[...] = like(p.grad.data, gv)
                     p.grad.data = gv
                 for name, v in list(self.state.get(p, {}).items()):
-                    if isinstance(v, np.ndarray):
+                    if backend.is_array(v):
                         sv = self._view(f"{name} {dt}", dt, a, p, zero=True)
-                        sv[...] = v
+                        sv[...] = like(v, sv)
                         self.state[p][name] = sv
                 a += p.data.size
 
-    def _view(self, key: str, dt: str, offset: int, p, zero: bool = False) -> np.ndarray:
+    def _view(self, key: str, dt: str, offset: int, p, zero: bool = False):
         buf = self._flat.get(key)
+        xp, dtype, device = self._kinds[dt]
         if buf is None:
             n = self._flat[f"param {dt}"].size
-            buf = self._flat[key] = np.zeros(n, dtype=dt) if zero else np.empty(n, dtype=dt)
-        return buf[offset : offset + p.data.size].reshape(p.data.shape)
+            make = xp.zeros if zero else xp.empty
+            buf = self._flat[key] = make(n, dtype=dtype, device=device)
+        return xp.reshape(buf[offset : offset + p.data.size], p.data.shape)
 
     def _sync(self) -> None:
         """Copy into the buffers what was set from outside since the last step (`p.data = new`,
@@ -191,18 +206,18 @@ class Optimizer:
         for p, view in self._views.items():
             d = p.data
             if d is not view:
-                if d.shape != view.shape or d.dtype != view.dtype:
+                if d.shape != view.shape or _key(d) != _key(view):  # (a new dtype or device: a new layout)
                     self._flatten()
                     return self._sync()
-                np.copyto(view, d)
+                view[...] = d
                 p.data = view
         for p, gv in self._grad_views.items():
             gt = p.grad
             if gt is None:
-                gv.fill(0)
+                gv[...] = 0
                 p.grad = self._grad_tensors[p]
             elif gt.data is not gv:
-                np.copyto(gv, gt.data)
+                gv[...] = gt.data
                 gt.data = gv
 
     def _update_flat(self) -> None:
@@ -213,8 +228,8 @@ class Optimizer:
             first = self.state.get(ps[0])
             state = {}
             for name, v in (first or {}).items():
-                state[name] = flat[f"{name} {dt}"][a:b] if isinstance(v, np.ndarray) else v
-            arrays = {name: v for name, v in state.items() if isinstance(v, np.ndarray)}
+                state[name] = flat[f"{name} {dt}"][a:b] if backend.is_array(v) else v
+            arrays = {name: v for name, v in state.items() if backend.is_array(v)}
             self._math(group, flat[f"param {dt}"][a:b], flat[f"grad {dt}"][a:b], state, flat[f"work {dt}"][a:b])
             offset = a
             for p in ps:
@@ -222,29 +237,33 @@ class Optimizer:
                 if st is None:
                     st = self.state[p] = {}
                 for name, v in state.items():
-                    if not isinstance(v, np.ndarray):
+                    if not backend.is_array(v):
                         st[name] = v
                     elif arrays.get(name) is not v:  # made by this step (its first): into the buffer
                         sv = self._view(f"{name} {dt}", dt, offset, p, zero=True)
-                        sv[...] = v[offset - a : offset - a + p.data.size].reshape(p.data.shape)
+                        sv[...] = backend.namespace(v).reshape(v[offset - a : offset - a + p.data.size], p.data.shape)
                         st[name] = sv
                 offset += p.data.size
                 if not st:
                     del self.state[p]
                 autograd.increment_version(p)
 
-    def _work(self, p: Tensor) -> np.ndarray:
+    def _work(self, p: Tensor):
         """A scratch array shaped like p (reused every step: no allocation on the hot path)."""
-        w = self._scratch.get(p)
-        if w is None or w.shape != p.data.shape or w.dtype != p.data.dtype:
-            w = np.empty_like(p.data)
+        w, d = self._scratch.get(p), p.data
+        if w is None or type(w) is not type(d) or w.shape != d.shape or w.dtype != d.dtype or w.device != d.device:
+            w = backend.namespace(d).empty_like(d)
             self._scratch[p] = w
+            state = self.state.get(p)
+            if state and _moved(state, d):  # p went to another device or dtype (`Module.to`): its state follows
+                _follow(state, d)
         return w
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict:
         """{'state': {index: {name: array or number}}, 'param_groups': [options + 'params':
-        [indices]]}: parameters are named by their position across groups (as PyTorch)."""
+        [indices]]}: parameters are named by their position across groups (as PyTorch). The
+        arrays are copies on the parameters' device (`nn.save` writes host copies)."""
         index = {}
         groups = []
         for g in self.param_groups:
@@ -261,13 +280,15 @@ class Optimizer:
                 s = self.state.get(p)
                 if s:
                     state[index[id(p)]] = {
-                        k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()
+                        k: (backend.namespace(v).asarray(v, copy=True) if backend.is_array(v) else v)
+                        for k, v in s.items()
                     }
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore state and group options saved by `state_dict`; checked in full first, so
-        nothing changes when it does not fit this optimizer's parameters."""
+        nothing changes when it does not fit this optimizer's parameters. Arrays (of any library,
+        or from `nn.load`) are copied onto each parameter's device, in its dtype."""
         name = type(self).__name__
         try:
             groups = state_dict["param_groups"]
@@ -298,8 +319,8 @@ class Optimizer:
             p = params[k]
             entry = {}
             for n, v in s.items():
-                if isinstance(v, (np.ndarray, Tensor)):
-                    v = np.array(v.data if isinstance(v, Tensor) else v, dtype=p.dtype)
+                if isinstance(v, Tensor) or backend.is_array(v):
+                    v = _copy_like(v.data if isinstance(v, Tensor) else v, p.data)
                     if v.shape != p.shape:
                         problems.append(
                             f"state {n!r} of parameter {k} has shape {v.shape}; the parameter has {p.shape}"
@@ -326,3 +347,33 @@ class Optimizer:
                 if k != "params":
                     lines.append(f"    {k}: {g[k]}")
         return "\n".join(lines) + "\n)"
+
+
+def _key(a) -> str:
+    """The flat buffers' key for arrays like `a`: numpy's dtype string on the host ("<f4"),
+    "float32@cuda:0" for other libraries and devices."""
+    if isinstance(a, np.ndarray):
+        return a.dtype.str
+    return f"{backend.dtype_name(a.dtype)}@{backend.device_name(a)}"
+
+
+def _moved(state: dict, p) -> bool:
+    """Whether the parameter `p` now lives elsewhere, or in another dtype, than its state arrays
+    (after `Module.to`)."""
+    for v in state.values():
+        if backend.is_array(v):
+            return type(v) is not type(p) or v.device != p.device or v.dtype != p.dtype
+    return False
+
+
+def _follow(state: dict, p) -> None:
+    """Move the state arrays to the parameter's library and device, in its dtype."""
+    for k, v in state.items():
+        if backend.is_array(v):
+            state[k] = _copy_like(v, p)
+
+
+def _copy_like(v, p):
+    """A copy of the array `v` in p's library, on p's device, in p's dtype."""
+    xp = backend.namespace(p)
+    return xp.astype(like(v, p), p.dtype, copy=True)

@@ -2,15 +2,17 @@
 operation (so the same inputs give the same parameters to float64 round-off).
 
 Every update writes into the parameter and state arrays in place (`out=`), reusing one
-scratch array per parameter: a step allocates almost nothing. Each optimizer's formulas are
+scratch array per parameter: a step allocates almost nothing. The formulas call the array
+library of the parameter (numpy, CuPy, ...), through `with_out` where it has no `out=`. Each optimizer's formulas are
 written once, in `_math`, on arrays of any shape: one parameter's, or with ``flat=True`` the
 whole flat buffer of a parameter group (see `Optimizer`), bit for bit the same numbers.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from autograd import backend
 
+from .._arrays import with_out
 from .optimizer import Optimizer
 
 
@@ -19,11 +21,11 @@ def _check(name: str, cond: bool, what: str) -> None:
         raise ValueError(f"{name}: invalid {what}")
 
 
-def _decayed(p, grad, wd: float, work):
+def _decayed(o, p, grad, wd: float, work):
     """grad + wd·p (PyTorch's L2 weight decay), into `work` when wd is not 0."""
     if not wd:
         return grad
-    np.multiply(p, wd, out=work)
+    o.multiply(p, wd, out=work)
     work += grad
     return work
 
@@ -53,15 +55,17 @@ class SGD(Optimizer):
 
     def _math(self, g, p, grad, state, work):
         lr, mu, damp, wd, nesterov = g["lr"], g["momentum"], g["dampening"], g["weight_decay"], g["nesterov"]
-        d_p = _decayed(p, grad, wd, work)
+        xp = backend.namespace(p)
+        o = with_out(xp)
+        d_p = _decayed(o, p, grad, wd, work)
         if mu:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = np.array(d_p, copy=True)
+                buf = state["momentum_buffer"] = xp.asarray(d_p, copy=True)
             else:
                 buf *= mu
                 if damp:
-                    np.multiply(d_p, 1 - damp, out=work)
+                    o.multiply(d_p, 1 - damp, out=work)
                     buf += work
                 else:
                     buf += d_p
@@ -69,7 +73,7 @@ class SGD(Optimizer):
                 d_p = d_p + buf * mu  # d_p may live in `work`: a fresh array here
             else:
                 d_p = buf
-        np.multiply(d_p, -lr, out=work)
+        o.multiply(d_p, -lr, out=work)
         p += work
 
 
@@ -112,23 +116,25 @@ class Adam(Optimizer):
     def _math(self, g, p, grad, state, work):
         lr, eps, wd, amsgrad = g["lr"], g["eps"], g["weight_decay"], g["amsgrad"]
         b1, b2 = g["betas"]
+        xp = backend.namespace(p)
+        o = with_out(xp)
         if not state:
             state["step"] = 0.0
-            state["exp_avg"] = np.zeros_like(p)
-            state["exp_avg_sq"] = np.zeros_like(p)
+            state["exp_avg"] = xp.zeros_like(p)
+            state["exp_avg_sq"] = xp.zeros_like(p)
             if amsgrad:
-                state["max_exp_avg_sq"] = np.zeros_like(p)
+                state["max_exp_avg_sq"] = xp.zeros_like(p)
         if self._decoupled:
             p *= 1 - lr * wd
         elif wd:
             grad = grad + wd * p
         state["step"] = step = state["step"] + 1
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        np.subtract(grad, m, out=work)  # m.lerp_(grad, 1 - b1)
+        o.subtract(grad, m, out=work)  # m.lerp_(grad, 1 - b1)
         work *= 1 - b1
         m += work
         v *= b2  # v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
-        np.multiply(grad, 1 - b2, out=work)
+        o.multiply(grad, 1 - b2, out=work)
         work *= grad
         v += work
         corrected = g.get("bias_correction", True)
@@ -138,12 +144,12 @@ class Adam(Optimizer):
         bias_correction2_sqrt = bias_correction2**0.5
         if amsgrad:
             vmax = state["max_exp_avg_sq"]
-            np.maximum(vmax, v, out=vmax)
+            o.maximum(vmax, v, out=vmax)
             v = vmax
-        np.sqrt(v, out=work)  # denom = sqrt(v) / sqrt(bc2) + eps
+        o.sqrt(v, out=work)  # denom = sqrt(v) / sqrt(bc2) + eps
         work /= bias_correction2_sqrt
         work += eps
-        np.divide(m, work, out=work)  # p.addcdiv_(m, denom, value=-step_size)
+        o.divide(m, work, out=work)  # p.addcdiv_(m, denom, value=-step_size)
         work *= -step_size
         p += work
 
@@ -183,40 +189,42 @@ class RMSprop(Optimizer):
         lr, alpha, eps, wd, mu, centered = (
             g["lr"], g["alpha"], g["eps"], g["weight_decay"], g["momentum"], g["centered"]
         )
+        xp = backend.namespace(p)
+        o = with_out(xp)
         if not state:
             state["step"] = 0.0
-            state["square_avg"] = np.zeros_like(p)
+            state["square_avg"] = xp.zeros_like(p)
             if mu > 0:
-                state["momentum_buffer"] = np.zeros_like(p)
+                state["momentum_buffer"] = xp.zeros_like(p)
             if centered:
-                state["grad_avg"] = np.zeros_like(p)
+                state["grad_avg"] = xp.zeros_like(p)
         if wd:
             grad = grad + wd * p
         state["step"] += 1
         s = state["square_avg"]
         s *= alpha
-        np.multiply(grad, 1 - alpha, out=work)
+        o.multiply(grad, 1 - alpha, out=work)
         work *= grad
         s += work
         if centered:
             ga = state["grad_avg"]
-            np.subtract(grad, ga, out=work)  # ga.lerp_(grad, 1 - alpha)
+            o.subtract(grad, ga, out=work)  # ga.lerp_(grad, 1 - alpha)
             work *= 1 - alpha
             ga += work
-            np.multiply(ga, -1.0, out=work)
+            o.multiply(ga, -1.0, out=work)
             work *= ga
             work += s
-            np.sqrt(work, out=work)
+            o.sqrt(work, out=work)
         else:
-            np.sqrt(s, out=work)
+            o.sqrt(s, out=work)
         work += eps
         if mu > 0:
             buf = state["momentum_buffer"]
             buf *= mu
-            np.divide(grad, work, out=work)
+            o.divide(grad, work, out=work)
             buf += work
-            np.multiply(buf, -lr, out=work)
+            o.multiply(buf, -lr, out=work)
         else:
-            np.divide(grad, work, out=work)
+            o.divide(grad, work, out=work)
             work *= -lr
         p += work
