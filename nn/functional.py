@@ -10,9 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 import autograd
-from autograd import Tensor, as_tensor
+from autograd import Tensor, as_tensor, backend
 from autograd import random as _random
 
+from ._arrays import like
 from .losses import (  # noqa: F401  (re-exported: F.cross_entropy as in PyTorch)
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -52,17 +53,20 @@ linear = autograd.linear
 def dropout(x, p: float = 0.5, training: bool = True) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p) (inverted
     dropout, as PyTorch); the identity when not training. Masks come from the seeded
-    `autograd.manual_seed` generator."""
+    `autograd.manual_seed` generator, on the host, whatever x's device: the same seed drops the
+    same elements everywhere."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: p must be in [0, 1]; got {p}")
     x = as_tensor(x)
     if not training or p == 0.0:
         return x
+    xd = x.data
     if p == 1.0:
-        return x * np.zeros(x.shape, dtype=x.dtype)
-    dt = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
+        return x * backend.namespace(xd).zeros(x.shape, dtype=xd.dtype, device=xd.device)
+    nd = backend.numpy_dtype(xd.dtype)
+    dt = nd if nd in (np.float32, np.float64) else np.float64
     keep = _random.generator().random(x.shape, dtype=dt) >= p
-    return x * (keep.astype(x.dtype) * np.asarray(1.0 / (1.0 - p), dtype=x.dtype))
+    return x * like(keep.astype(nd) * np.asarray(1.0 / (1.0 - p), dtype=nd), xd)
 
 
 def _channel_shape(x, c: int) -> tuple:
@@ -99,8 +103,9 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: b
         if running_mean is not None:
             m = momentum
             rm, rv = running_mean.data, running_var.data
-            bm = mean.data.reshape(c).astype(rm.dtype, copy=False)
-            bv = var.data.reshape(c).astype(rv.dtype, copy=False) * (n / (n - 1))
+            xp = backend.namespace(rm)
+            bm = xp.astype(xp.reshape(mean.data, (c,)), rm.dtype, copy=False)
+            bv = xp.astype(xp.reshape(var.data, (c,)), rv.dtype, copy=False) * (n / (n - 1))
             rm *= 1 - m
             rm += m * bm
             rv *= 1 - m
@@ -109,9 +114,10 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: b
     else:
         if running_mean is None:
             raise ValueError("batch_norm: evaluation without running statistics needs training=True")
-        rm = running_mean.data.reshape(cs).astype(x.dtype, copy=False)
-        rv = running_var.data.reshape(cs).astype(x.dtype, copy=False)
-        xhat = (x - rm) / np.sqrt(rv + eps)
+        xp = backend.namespace(running_mean.data)
+        rm = xp.astype(xp.reshape(running_mean.data, cs), x.dtype, copy=False)
+        rv = xp.astype(xp.reshape(running_var.data, cs), x.dtype, copy=False)
+        xhat = (x - rm) / xp.sqrt(rv + eps)
     if weight is not None:
         xhat = xhat * (weight.reshape(cs) if x.ndim == 3 else weight)
     if bias is not None:
@@ -141,12 +147,15 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -
 def embedding(indices, weight) -> Tensor:
     """Rows of `weight` (num_embeddings, dim) picked by integer `indices` of any shape;
     repeated indices accumulate their gradients."""
-    idx = np.asarray(_raw(indices))
+    idx = _raw(indices)
+    if not backend.is_array(idx):
+        idx = like(np.asarray(idx), _raw(weight))
     n = _raw(weight).shape[0]
-    if idx.dtype.kind not in "iu":
+    if backend.kind(idx.dtype) not in "iu":
         raise TypeError(f"embedding: indices must be integers; got dtype {idx.dtype}")
-    if idx.size and (idx.min() < 0 or idx.max() >= n):
-        raise IndexError(
-            f"embedding: index out of range: indices span [{idx.min()}, {idx.max()}] but the table has {n} rows"
-        )
+    if idx.size:
+        xp = backend.namespace(idx)
+        lo, hi = int(xp.min(idx)), int(xp.max(idx))
+        if lo < 0 or hi >= n:
+            raise IndexError(f"embedding: index out of range: indices span [{lo}, {hi}] but the table has {n} rows")
     return as_tensor(weight)[idx]

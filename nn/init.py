@@ -1,5 +1,6 @@
 """Parameter initialisation in place (PyTorch's `torch.nn.init` names and formulas), drawing
-from the one seeded generator (`autograd.manual_seed`).
+from the one seeded generator (`autograd.manual_seed`) on the host, then copying into the
+parameter on its device: a seed gives the same values on the CPU and on a GPU.
 
 >>> import autograd, nn, numpy as np
 >>> w = nn.Parameter(np.empty((3, 4), dtype=np.float32))
@@ -14,8 +15,10 @@ import math
 
 import numpy as np
 
-from autograd import Tensor, increment_version
+from autograd import Tensor, backend, increment_version
 from autograd import random as _random
+
+from ._arrays import like
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
@@ -52,7 +55,7 @@ def _fan(t: Tensor, mode: str) -> int:
 
 
 def _fill(t: Tensor, values) -> Tensor:
-    t.data[...] = np.asarray(values).astype(t.dtype, copy=False)
+    t.data[...] = like(np.asarray(values).astype(backend.numpy_dtype(t.dtype), copy=False), t.data)
     increment_version(t)  # an in-place change: backward through old uses of t must refuse
     return t
 

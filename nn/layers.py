@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 import autograd
-from autograd import get_default_dtype
+from autograd import backend, get_default_dtype
 
 from . import distributed as dist
 from . import functional as F
@@ -226,7 +226,8 @@ class SyncBatchNorm(BatchNorm1d):
         # one message: per-channel Σx and Σx² in float64 (so E[x²] - mean² keeps float32's
         # precision even where |mean| >> std), and the sample count
         x64 = autograd.astype(x, np.float64)
-        count = autograd.tensor([x.size // c], dtype=np.float64)
+        xp = backend.namespace(x.data)
+        count = autograd.tensor(xp.asarray([x.size // c], dtype=backend.dtype_in(xp, np.float64), device=x.data.device))
         local = autograd.cat([autograd.sum(x64, axis=axes), autograd.sum(x64 * x64, axis=axes), count])
         sums = dist.all_reduce_sum(local)
         n = float(sums.data[2 * c])
@@ -242,9 +243,9 @@ class SyncBatchNorm(BatchNorm1d):
         if self.track_running_stats:
             m, rm, rv = self.momentum, self.running_mean.data, self.running_var.data
             rm *= 1 - m
-            rm += m * mean.data.astype(rm.dtype, copy=False)
+            rm += m * xp.astype(mean.data, rm.dtype, copy=False)
             rv *= 1 - m
-            rv += m * var.data.astype(rv.dtype, copy=False) * (n / (n - 1))
+            rv += m * xp.astype(var.data, rv.dtype, copy=False) * (n / (n - 1))
             self.num_batches_tracked.data += 1
             autograd.increment_version(self.running_mean, self.running_var, self.num_batches_tracked)
         if self.weight is not None:

@@ -2,6 +2,10 @@
 
 Softmax is fused with cross-entropy and sigmoid with binary cross-entropy (primitives in
 `autograd/ops/nn_ops.py`): one op each, finite in value and gradient for logits of ±1e4.
+
+Targets and class weights given as Python numbers or lists are made on the input's device;
+arrays stay where they are (an op mixing two devices raises, naming both). The checks on
+class indices cost one read back from the device per call.
 """
 
 from __future__ import annotations
@@ -9,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 import autograd
-from autograd import Tensor, as_tensor
+from autograd import Tensor, as_tensor, backend
 
+from ._arrays import like
 from .module import Module
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -38,11 +43,37 @@ def _same_shape(who: str, x, y) -> None:
         )
 
 
-def _target(y, like):
+def _target(y, x):
     """Targets as a Tensor (kept if it is one) or a constant array of the input's dtype."""
     if isinstance(y, Tensor):
         return y
-    return np.asarray(y, dtype=like.dtype)
+    return _const(y, x.data)
+
+
+def _const(v, ref, dtype=None):
+    """`v` as an array of `dtype` (ref's by default): an array stays in its library (mixing
+    devices is the op's error to raise), numbers and lists are made where `ref` is."""
+    xp = backend.namespace(v) if backend.is_array(v) else None
+    if xp is None:
+        v = like(np.asarray(v), ref)
+        xp = backend.namespace(v)
+    return xp.astype(v, backend.dtype_in(xp, ref.dtype if dtype is None else dtype), copy=False)
+
+
+def _indices(t, ref, who: str):
+    """Class indices as an array: kept when it is one (on ref's device), else made where `ref` is."""
+    if not backend.is_array(t):
+        return like(np.asarray(t), ref)
+    _same_device(who, "target", t, ref)
+    return t
+
+
+def _same_device(who: str, what: str, a, ref) -> None:
+    """Raise, naming both devices, when the array `a` is not where the input `ref` is (the
+    loss works on them as raw arrays, so the op's own check would come too late)."""
+    here, there = backend.device_name(a), backend.device_name(ref)
+    if here != there:
+        raise RuntimeError(f"{who}: {what} is on {here} but the input is on {there}; move it with .to({there!r})")
 
 
 def mse_loss(input, target, reduction: str = "mean") -> Tensor:
@@ -94,10 +125,11 @@ def _classes_last(x, who: str):
     return x, False
 
 
-def _class_weights(weight, c: int, dtype, who: str):
+def _class_weights(weight, c: int, ref, dtype, who: str):
     if weight is None:
         return None
-    w = np.asarray(_raw(weight), dtype=dtype)
+    w = _const(_raw(weight), ref, dtype)
+    _same_device(who, "weight", w, ref)
     if w.shape != (c,):
         raise ValueError(f"{who}: weight must have shape ({c},) (one per class); got {w.shape}")
     return w
@@ -110,12 +142,18 @@ def _index_targets(t, zshape, ignore_index: int, who: str):
             f"{who}: class-index target of shape {t.shape} does not match input of shape "
             f"{zshape} (classes last); expected {zshape[:-1]}"
         )
+    xp = backend.namespace(t)
     valid = t != ignore_index
-    tv = t[valid]
-    if tv.size and (tv.min() < 0 or tv.max() >= c):
-        bad = tv[(tv < 0) | (tv >= c)][0]
-        raise IndexError(f"{who}: target {bad} is out of bounds for {c} classes")
-    return valid, np.where(valid, t, 0)
+    out = valid & ((t < 0) | (t >= c))
+    if t.size and bool(xp.any(out)):  # (one read back from the device)
+        raise IndexError(f"{who}: target {int(t[out][0])} is out of bounds for {c} classes")
+    return valid, xp.where(valid, t, xp.zeros_like(t))
+
+
+def _pick(w, index):
+    """w[index] for a 1-d `w` and integer `index` of any shape (`xp.take` takes 1-d indices)."""
+    xp = backend.namespace(w)
+    return xp.reshape(xp.take(w, xp.reshape(index, (-1,))), index.shape)
 
 
 def cross_entropy(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean",
@@ -136,32 +174,36 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
     x = as_tensor(input)
     z, squeeze = _classes_last(x, who)
     c = z.shape[-1]
-    w = _class_weights(weight, c, z.dtype, who)
+    zd = z.data
+    w = _class_weights(weight, c, zd, z.dtype, who)
     eps = label_smoothing
-    t = target.data if isinstance(target, Tensor) and target.dtype.kind in "iub" else target
-    t_arr = None if isinstance(t, Tensor) else np.asarray(t)
-    if t_arr is not None and t_arr.dtype.kind in "iu":
+    t = target.data if isinstance(target, Tensor) and backend.kind(target.dtype) in "iub" else target
+    t_arr = None if isinstance(t, Tensor) else _indices(t, zd, who)
+    if t_arr is not None and backend.kind(t_arr.dtype) in "iu":
+        xp = backend.namespace(t_arr)
         if squeeze:
-            t_arr = t_arr.reshape(1)
+            t_arr = xp.reshape(t_arr, (1,))
         valid, safe = _index_targets(t_arr, z.shape, ignore_index, who)
-        q = np.zeros(z.shape, dtype=z.dtype)
-        np.put_along_axis(q, safe[..., None], 1.0 - eps, axis=-1)
-        if eps:
+        fvalid = xp.astype(valid, zd.dtype)
+        q = xp.astype(safe[..., None] == xp.arange(c, dtype=safe.dtype, device=safe.device), zd.dtype)
+        if eps:  # (1 - ε at the target, then ε/C everywhere)
+            q *= 1.0 - eps
             q += eps / c
-        q *= valid[..., None]
+        q *= fvalid[..., None]
         if w is not None:
             q *= w
-            denom = float((w[safe] * valid).sum())
+            denom = xp.asarray(xp.sum(_pick(w, safe) * fvalid))  # (0-d arrays: no read back)
         else:
-            denom = float(valid.sum())
+            count = xp.sum(xp.astype(valid, backend.dtype_in(xp, "int64")))
+            denom = xp.asarray(xp.astype(count, zd.dtype))
         loss = autograd.softmax_cross_entropy(z, q)
         if squeeze:
             loss = loss.reshape(())
         if reduction == "mean":
-            return loss.sum() / np.asarray(denom, dtype=z.dtype)
+            return loss.sum() / denom
         return _reduce(loss, reduction, who)
     # class probabilities
-    q = t if isinstance(t, Tensor) else np.asarray(t, dtype=z.dtype)
+    q = t if isinstance(t, Tensor) else _const(t, zd)
     if q.shape != x.shape:
         raise ValueError(
             f"{who}: probability target of shape {q.shape} must match the input's shape {x.shape} "
@@ -186,22 +228,26 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: st
     x = as_tensor(input)
     z, squeeze = _classes_last(x, who)
     c = z.shape[-1]
-    w = _class_weights(weight, c, z.dtype, who)
-    t = np.asarray(_raw(target))
-    if t.dtype.kind not in "iu":
+    zd = z.data
+    w = _class_weights(weight, c, zd, z.dtype, who)
+    t = _indices(_raw(target), zd, who)
+    if backend.kind(t.dtype) not in "iu":
         raise TypeError(f"{who}: target must hold integer class indices; got dtype {t.dtype}")
+    xp = backend.namespace(t)
     if squeeze:
-        t = t.reshape(1)
+        t = xp.reshape(t, (1,))
     valid, safe = _index_targets(t, z.shape, ignore_index, who)
-    wt = (w[safe] if w is not None else np.ones(safe.shape, dtype=z.dtype)) * valid
-    wt = wt.astype(z.dtype, copy=False)
-    lead = tuple(np.indices(safe.shape, sparse=True))
+    wt = (_pick(w, safe) if w is not None else xp.ones(safe.shape, dtype=zd.dtype, device=safe.device))
+    wt = wt * xp.astype(valid, zd.dtype)
+    nd = safe.ndim  # (numpy's np.indices(safe.shape, sparse=True), from the array API)
+    lead = tuple(xp.reshape(xp.arange(n, device=safe.device), (1,) * i + (n,) + (1,) * (nd - i - 1))
+                 for i, n in enumerate(safe.shape))
     picked = z[lead + (safe,)]
     loss = -(picked * wt)
     if squeeze:
         loss = loss.reshape(())
     if reduction == "mean":
-        return loss.sum() / np.asarray(wt.sum(), dtype=z.dtype)
+        return loss.sum() / xp.asarray(xp.sum(wt))
     return _reduce(loss, reduction, who)
 
 
@@ -221,7 +267,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str 
     if pos_weight is None:
         loss = autograd.bce_with_logits(x, y)
     else:
-        pw = pos_weight if isinstance(pos_weight, Tensor) else np.asarray(pos_weight, dtype=x.dtype)
+        pw = pos_weight if isinstance(pos_weight, Tensor) else _const(pos_weight, x.data)
         try:
             np.broadcast_shapes(pw.shape, x.shape)
         except ValueError:
@@ -240,8 +286,9 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") ->
     y = _target(target, x)
     _same_shape(who, x, y)
     xd = x.data
-    if xd.size and (xd.min() < 0 or xd.max() > 1):
-        raise ValueError(f"{who}: input values must lie in [0, 1]; got range [{xd.min()}, {xd.max()}]")
+    xp = backend.namespace(xd)
+    if xd.size and bool(xp.any((xd < 0) | (xd > 1))):  # (NaN passes, as before)
+        raise ValueError(f"{who}: input values must lie in [0, 1]; got range [{xp.min(xd)}, {xp.max(xd)}]")
     loss = autograd.binary_cross_entropy(x, y)
     if weight is not None:
         loss = loss * _target(weight, x)

@@ -1,17 +1,17 @@
-"""Gradient clipping, in place (PyTorch's `torch.nn.utils` names)."""
+"""Gradient clipping, in place (PyTorch's `torch.nn.utils` names), on the gradients' device."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
 
-import numpy as np
-
 import autograd
-from autograd import Tensor, tensor
+from autograd import Tensor, backend, tensor
+
+from ._arrays import with_out
 
 
-def _grads(parameters) -> list[np.ndarray]:
+def _grads(parameters) -> list:
     if isinstance(parameters, Tensor):
         parameters = [parameters]
     grads = [p.grad for p in parameters if p.grad is not None]
@@ -34,9 +34,9 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm
         return tensor(0.0)
     norm_type = float(norm_type)
     if norm_type == math.inf:
-        total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
+        total = max(float(_xp(g).max(_xp(g).abs(g))) if g.size else 0.0 for g in grads)
     else:
-        total = sum(float(np.sum(np.abs(g.astype(np.float64)) ** norm_type)) for g in grads) ** (1 / norm_type)
+        total = sum(float(_xp(g).sum(_xp(g).abs(_float64(g)) ** norm_type)) for g in grads) ** (1 / norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(
             f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is {total}; "
@@ -44,12 +44,21 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm
         )
     coef = min(max_norm / (total + 1e-6), 1.0)
     for g in grads:
-        g *= np.asarray(coef, dtype=g.dtype)
-    return tensor(np.asarray(total, dtype=grads[0].dtype))
+        g *= coef  # (a Python float takes g's dtype: the same as multiplying by dtype(coef))
+    g = grads[0]
+    return tensor(_xp(g).asarray(total, dtype=g.dtype, device=g.device))
 
 
 def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float) -> None:
     """Clip every gradient element to [-clip_value, clip_value] in place."""
     c = float(clip_value)
     for g in _grads(parameters):
-        np.clip(g, -c, c, out=g)
+        with_out(_xp(g)).clip(g, -c, c, out=g)
+
+
+_xp = backend.namespace
+
+
+def _float64(g):
+    xp = _xp(g)
+    return xp.astype(g, backend.dtype_in(xp, "float64"))
