@@ -10,6 +10,10 @@ bool, int or float arrays, and their declared sizes are added up from the npy he
 any array is allocated, so a small file cannot inflate into gigabytes (a zip bomb). The
 limit is `max_bytes`: by default the larger of 1 GiB and 16 times the file's size (`nn.save`
 stores members uncompressed, so its files declare about their own size).
+
+Arrays on a device (CuPy, array-api-strict) are saved from a host copy; `load` gives numpy
+arrays, or puts them on `map_location` ("cuda", "cpu", an array namespace). A model's
+`load_state_dict` copies each value onto the device its parameter is on, wherever it came from.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ import zlib
 
 import numpy as np
 
-from autograd import Tensor
+from autograd import Tensor, backend
 from autograd.files import atomic_open
+
+from ._arrays import check_device, place
 
 FORMAT = "graphgrad-checkpoint"
 VERSION = 1
@@ -54,8 +60,8 @@ def _encode(obj, arrays: dict, where: str, depth: int = 0):
         return obj
     if isinstance(obj, np.generic) and obj.dtype.kind in _KINDS:
         return obj.item()
-    if isinstance(obj, (np.ndarray, Tensor)):
-        arr = obj.data if isinstance(obj, Tensor) else obj
+    if isinstance(obj, Tensor) or backend.is_array(obj):
+        arr = backend.to_numpy(obj.data if isinstance(obj, Tensor) else obj)  # (a host copy of device arrays)
         if arr.dtype.kind not in _KINDS:
             raise TypeError(
                 f"nn.save: array at {where} has dtype {arr.dtype}; only bool, int and float arrays can be saved"
@@ -126,8 +132,10 @@ def save(obj, path: str | os.PathLike) -> None:
         _write_npz(f, members)
 
 
-def load(path: str | os.PathLike, *, max_bytes: int | None = None):
-    """Load what `save` wrote; arrays come back as numpy arrays, Tensors as Tensors.
+def load(path: str | os.PathLike, *, max_bytes: int | None = None, map_location=None):
+    """Load what `save` wrote; arrays come back as numpy arrays, Tensors as Tensors, on the
+    host, or on `map_location` when given ("cuda", "cuda:1", "cpu", an array namespace such as
+    `array_api_strict`; RuntimeError before reading when that device is not available).
 
     A file that is not a sound checkpoint (truncated, foreign, malformed, or declaring more
     than `max_bytes` of arrays; default in the module docstring) raises `CheckpointError`
@@ -136,6 +144,8 @@ def load(path: str | os.PathLike, *, max_bytes: int | None = None):
     path = os.fspath(path)
     if path in ("", b""):
         raise ValueError("nn.load: the path is empty; expected the file name of a checkpoint")
+    if map_location is not None:
+        check_device(map_location)
     try:
         f = open(path, "rb")
     except tuple(_OPEN_ERRORS) as e:
@@ -147,7 +157,7 @@ def load(path: str | os.PathLike, *, max_bytes: int | None = None):
         limit = max_bytes if max_bytes is not None else max(MIN_LIMIT, SIZE_RATIO * os.fstat(f.fileno()).st_size)
         try:
             with zipfile.ZipFile(f) as zf:
-                return _read(zf, path, limit)
+                return _read(zf, path, limit, map_location)
         except CheckpointError:
             raise
         except _READ_ERRORS as e:
@@ -156,7 +166,7 @@ def load(path: str | os.PathLike, *, max_bytes: int | None = None):
             ) from None
 
 
-def _read(zf: zipfile.ZipFile, path: str, limit: int):
+def _read(zf: zipfile.ZipFile, path: str, limit: int, map_location=None):
     """The checkpoint in an open zip: members checked, metadata checked, then arrays read."""
     def bad(what: str) -> CheckpointError:
         return CheckpointError(f"nn.load: {path!r} is not a valid graphgrad checkpoint: {what}")
@@ -182,6 +192,8 @@ def _read(zf: zipfile.ZipFile, path: str, limit: int):
     for key, info in infos.items():
         with zf.open(info) as fp:
             arrays[key] = np.lib.format.read_array(fp, allow_pickle=False)
+    if map_location is not None:
+        arrays = {k: place(a, map_location) for k, a in arrays.items()}
     return _decode(meta["root"], arrays, bad)
 
 

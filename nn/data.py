@@ -3,6 +3,8 @@
 
 Shuffling and splitting draw from the seeded generator (`autograd.manual_seed`) unless a
 numpy Generator is passed; `DistributedSampler` draws from its own seed, the same on every rank.
+`DataLoader(..., device="cuda")` moves each batch to the device; a dataset of device arrays
+(CuPy, array-api-strict) stays where it is and is batched there.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from autograd import Tensor, as_tensor
+from autograd import Tensor, as_tensor, backend
 from autograd import random as _random
 
 from . import distributed
+from ._arrays import check_device, place
 
 
 class Dataset:
@@ -40,19 +43,21 @@ class TensorDataset(Dataset):
     def __init__(self, *tensors):
         if not tensors:
             raise ValueError("TensorDataset: needs at least one array")
-        self.arrays = [np.asarray(t.data if isinstance(t, Tensor) else t) for t in tensors]
-        n = len(self.arrays[0]) if self.arrays[0].ndim else 0
+        self.arrays = [_array(t.data if isinstance(t, Tensor) else t) for t in tensors]
+        n = self.arrays[0].shape[0] if self.arrays[0].ndim else 0
         for i, a in enumerate(self.arrays):
-            if a.ndim == 0 or len(a) != n:
+            if a.ndim == 0 or a.shape[0] != n:
                 raise ValueError(
                     f"TensorDataset: array {i} has shape {a.shape}; every array needs first dimension {n}"
                 )
 
     def __len__(self) -> int:
-        return len(self.arrays[0])
+        return self.arrays[0].shape[0]
 
     def __getitem__(self, i):
-        return tuple(as_tensor(np.asarray(a[i])) for a in self.arrays)
+        if isinstance(i, np.ndarray):
+            return tuple(as_tensor(_rows(a, i)) for a in self.arrays)
+        return tuple(as_tensor(_array(a[i, ...])) for a in self.arrays)
 
 
 class Subset(Dataset):
@@ -94,12 +99,26 @@ def random_split(dataset, lengths: Sequence, generator: np.random.Generator | No
     return out
 
 
+def _array(a):
+    """An array as it is (numpy, or another library's), anything else through numpy."""
+    return a if backend.is_array(a) else np.asarray(a)
+
+
+def _rows(a, idx: np.ndarray):
+    """The rows `idx` (host integers) of an array of any library."""
+    if isinstance(a, np.ndarray):
+        return a[idx]
+    xp = backend.namespace(a)
+    return xp.take(a, xp.asarray(idx, device=a.device), axis=0)
+
+
 def _collate(items):
     """A list of examples (tuples of Tensors/arrays, or single ones) -> stacked Tensors."""
     first = items[0]
     if isinstance(first, tuple):
         return tuple(_collate([it[j] for it in items]) for j in range(len(first)))
-    return as_tensor(np.stack([np.asarray(it.data if isinstance(it, Tensor) else it) for it in items]))
+    arrays = [_array(it.data if isinstance(it, Tensor) else it) for it in items]
+    return as_tensor(backend.namespace(arrays[0]).stack(arrays))
 
 
 class DataLoader:
@@ -108,7 +127,8 @@ class DataLoader:
     `dataset` may be a Dataset, an array, or a tuple of arrays (wrapped in a TensorDataset).
     Array-backed datasets are batched by one fancy-index per array (no per-example loop).
     `sampler` (an iterable of indices with a length, such as `DistributedSampler`) gives the
-    order instead of `shuffle`.
+    order instead of `shuffle`. `device` ("cuda", "cpu", an array namespace) moves each batch
+    there (raising at once when the device is not available).
 
     >>> import numpy as np
     >>> [b.shape for (b,) in DataLoader(np.zeros((5, 2)), batch_size=2)]
@@ -116,23 +136,26 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
-                 generator: np.random.Generator | None = None, sampler=None):
-        if isinstance(dataset, (np.ndarray, Tensor)):
+                 generator: np.random.Generator | None = None, sampler=None, device=None):
+        if isinstance(dataset, Tensor) or backend.is_array(dataset):
             dataset = TensorDataset(dataset)
         elif isinstance(dataset, (tuple, list)) and dataset and all(
-            isinstance(a, (np.ndarray, Tensor)) for a in dataset
+            isinstance(a, Tensor) or backend.is_array(a) for a in dataset
         ):
             dataset = TensorDataset(*dataset)
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int; got {batch_size!r}")
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler and shuffle=True exclude each other (the sampler gives the order)")
+        if device is not None:
+            check_device(device)
         self.dataset = dataset
         self.sampler = sampler
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.generator = generator
+        self.device = device
 
     def __len__(self) -> int:
         n = len(self.dataset) if self.sampler is None else len(self.sampler)
@@ -156,9 +179,16 @@ class DataLoader:
             idx = order[start : start + self.batch_size]
             if isinstance(base, TensorDataset):
                 rows = idx if idx_map is None else idx_map[idx]
-                yield tuple(as_tensor(a[rows]) for a in base.arrays)
+                batch = tuple(as_tensor(_rows(a, rows)) for a in base.arrays)
             else:
-                yield _collate([self.dataset[int(i)] for i in idx])
+                batch = _collate([self.dataset[int(i)] for i in idx])
+            yield batch if self.device is None else _moved(batch, self.device)
+
+
+def _moved(batch, device):
+    if isinstance(batch, tuple):
+        return tuple(_moved(b, device) for b in batch)
+    return as_tensor(place(batch.data, device))
 
 
 class DistributedSampler:
