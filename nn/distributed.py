@@ -43,7 +43,7 @@ import traceback
 import numpy as np
 
 import autograd
-from autograd import Tensor
+from autograd import Tensor, backend
 
 DEFAULT_TIMEOUT = 600.0  # seconds a rank may wait in one collective before the job is aborted
 _SIZE_VARS = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
@@ -242,7 +242,8 @@ def _writable_array(x, who: str) -> np.ndarray:
 def all_reduce(x, op: str = "sum"):
     """Reduce `x` over all ranks, in place; returns `x`. `op`: "sum" (default), "mean",
     "prod", "min" or "max". `x` is a Tensor or a contiguous array; a Python number returns
-    the reduced number. Alone, `x` is returned as it is (divided by 1 for "mean").
+    the reduced number. Alone, `x` is returned as it is (divided by 1 for "mean"). Arrays on
+    a device (CuPy, ...) travel through a host copy, and the result is copied back in place.
 
     >>> all_reduce(3.5, op="max")
     3.5
@@ -254,6 +255,13 @@ def all_reduce(x, op: str = "sum"):
             return x
         value = all_reduce(np.array([x]), op)[0]
         return value.item() if isinstance(x, (int, float)) else value
+    device = _on_device(x)
+    if device is not None:  # MPI reduces host memory: through a host copy
+        if w.comm is not None:
+            host = np.array(backend.to_numpy(device), copy=True)
+            all_reduce(host, op)
+            _write_back(x, device, host)
+        return x
     a = _writable_array(x, "all_reduce")
     if w.comm is not None:
         wait([w.comm.Iallreduce(w.MPI.IN_PLACE, a, op=mpi_op)], f"all_reduce({op}) of shape {a.shape}")
@@ -271,6 +279,12 @@ def broadcast(x, src: int = 0):
     if not 0 <= src < w.size:
         raise ValueError(f"nn.distributed.broadcast: src {src} is not a rank (world size {w.size})")
     if w.comm is None:
+        return x
+    device = _on_device(x)
+    if device is not None:  # through a host copy
+        host = np.array(backend.to_numpy(device), copy=True)
+        broadcast(host, src)
+        _write_back(x, device, host)
         return x
     if isinstance(x, (Tensor, np.ndarray)):
         a = _writable_array(x, "broadcast")
@@ -312,11 +326,28 @@ class _AllReduceSum(autograd.Function):
 
     @staticmethod
     def forward(ctx, x):
-        return all_reduce(x.data.copy())
+        return all_reduce(_copy(x.data))
 
     @staticmethod
     def backward(ctx, g):
-        return all_reduce(np.array(g.data, copy=True))
+        return all_reduce(_copy(g.data))
+
+
+def _copy(a):
+    return backend.namespace(a).asarray(a, copy=True)
+
+
+def _on_device(x):
+    """The array of `x` (a Tensor or an array) when it is not a numpy array, else None."""
+    a = x.data if isinstance(x, Tensor) else x
+    return a if backend.is_array(a) and not isinstance(a, np.ndarray) else None
+
+
+def _write_back(x, a, host: np.ndarray) -> None:
+    """Copy the host result into the device array `a` (of `x`), in place."""
+    a[...] = backend.namespace(a).asarray(host, device=a.device)
+    if isinstance(x, Tensor):
+        autograd.increment_version(x)
 
 
 def all_reduce_sum(x: Tensor) -> Tensor:

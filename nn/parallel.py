@@ -16,6 +16,9 @@ What it asks of the user, as PyTorch does: every rank runs the same forward and 
 steps; one backward per forward of the wrapper; `backward()`, not `autograd.grad`. A backward
 not preceded by the wrapper's forward (a second one through the same graph, or the inner
 module called directly) accumulates this rank's own gradient, as in PyTorch.
+
+On a GPU (or another array library) the buckets stay host arrays, which MPI reduces: each
+gradient is copied into its slot on the host and the average copied back to the device.
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ import time
 import numpy as np
 
 import autograd
-from autograd import Tensor
+from autograd import Tensor, backend
 
 from . import distributed as dist
+from ._arrays import like
 from .module import Module
 
 _IDLE, _ARMED, _LOCAL = "idle", "armed", "local"  # states of one forward/backward round
@@ -91,7 +95,7 @@ class DistributedDataParallel(Module):
         self._next_bucket = 0
         self._requests = []
         self._unused = ()
-        self._zeros = [np.broadcast_to(np.zeros((), p.dtype), p.shape) for p in self._params]
+        self._zeros = [_zero_like(p.data) for p in self._params]
         for i, p in enumerate(self._params):
             p.register_hook(self._hook_for(i))
 
@@ -106,7 +110,7 @@ class DistributedDataParallel(Module):
                 groups.append(cur)
                 cur, size = [], 0
             cur.append(i)
-            size += p.data.nbytes
+            size += p.data.size * backend.numpy_dtype(p.dtype).itemsize
             if size >= cap:
                 groups.append(cur)
                 cur, size, cap = [], 0, cap_mb * 2**20
@@ -118,7 +122,7 @@ class DistributedDataParallel(Module):
         self._views = [None] * n
         self._members = groups
         for b, members in enumerate(groups):
-            dtype = self._params[members[0]].dtype
+            dtype = backend.numpy_dtype(self._params[members[0]].dtype)  # (host buckets: MPI reduces them)
             buf = np.zeros(sum(self._params[i].data.size for i in members), dtype=dtype)
             off = 0
             for i in members:
@@ -206,22 +210,28 @@ class DistributedDataParallel(Module):
                 self._mark(j)
         self._fill(i, g.data)
         if self._mark(i):
-            return self._zeros[i]  # `.grad` is already the average; the engine adds this zero
+            z = self._zeros[i]
+            if type(z) is not type(g.data) or z.device != g.data.device:  # (the model moved since)
+                z = self._zeros[i] = _zero_like(g.data)
+            return z  # `.grad` is already the average; the engine adds this zero
         return None  # the engine keeps g as `.grad` until the average replaces it
 
     def _fill(self, i: int, g) -> None:
         """slot = (gradient held before backward + this backward's) / world size."""
         slot, prev, scale = self._slots[i], self._prev[i], 1.0 / self.world_size
+        if g is not None and not isinstance(g, np.ndarray):  # a device gradient: into the host slot
+            g = backend.to_numpy(g)
         if prev is None:
             if g is None:
                 slot[...] = 0
             else:
                 np.multiply(g, scale, out=slot)
         else:
+            held = backend.to_numpy(prev.data)
             if g is None:
-                slot[...] = prev.data
+                slot[...] = held
             else:
-                np.add(prev.data, g, out=slot)
+                np.add(held, g, out=slot)
             slot *= scale
 
     def _mark(self, i: int) -> bool:
@@ -258,7 +268,14 @@ class DistributedDataParallel(Module):
         self.steps_synced += 1
         for j, p in enumerate(self._params):
             prev, slot = self._prev[j], self._slots[j]
-            if prev is None or prev.data is slot:
+            if not isinstance(p.data, np.ndarray):  # a parameter on a device: the average goes back there
+                if prev is None:
+                    p.grad = like(slot, p.data)
+                else:
+                    prev.data[...] = like(slot, prev.data)
+                    autograd.increment_version(prev)
+                    p.grad = prev
+            elif prev is None or prev.data is slot:
                 view = self._views[j]
                 if view.data is not slot:  # re-pointed elsewhere by its holder (an optimizer's flat buffer)
                     view = self._views[j] = autograd.from_numpy(slot)
@@ -291,6 +308,12 @@ class DistributedDataParallel(Module):
     def extra_repr(self) -> str:
         sizes = ", ".join(f"{b.nbytes / 2**20:.2f} MB" for b in self.buckets)
         return f"world_size={self.world_size}" + (f", buckets=[{sizes}]" if self.buckets else "")
+
+
+def _zero_like(a):
+    """A read-only zero shaped like `a`, in its library and on its device (no memory per element)."""
+    xp = backend.namespace(a)
+    return xp.broadcast_to(xp.zeros((), dtype=a.dtype, device=a.device), a.shape)
 
 
 def _leaves_reached(out) -> set:
@@ -366,15 +389,15 @@ def _broadcast_tensors(tensors: list[Tensor], src: int = 0) -> None:
     """Copy rank `src`'s values into these Tensors on every rank: one message per dtype."""
     by_dtype: dict = {}
     for t in tensors:
-        by_dtype.setdefault(t.dtype, []).append(t)
+        by_dtype.setdefault(backend.numpy_dtype(t.dtype), []).append(t)
     rank = dist.get_rank()
-    for dtype, ts in by_dtype.items():
-        flat = np.concatenate([t.data.reshape(-1) for t in ts]) if rank == src else \
+    for dtype, ts in by_dtype.items():  # (through the host: MPI sends host memory)
+        flat = np.concatenate([backend.to_numpy(t.data).reshape(-1) for t in ts]) if rank == src else \
             np.empty(sum(t.data.size for t in ts), dtype=dtype)
         dist.broadcast(flat, src=src)
         if rank != src:
             off = 0
             for t in ts:
-                t.data[...] = flat[off : off + t.data.size].reshape(t.shape)
+                t.data[...] = like(flat[off : off + t.data.size].reshape(t.shape), t.data)
                 off += t.data.size
             autograd.increment_version(*ts)
