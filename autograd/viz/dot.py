@@ -12,6 +12,7 @@ import textwrap
 
 import numpy as np
 
+from .. import backend
 from ..node import Meta, Node
 from ..ops.registry import attr_text
 from ..tensor import Tensor
@@ -91,9 +92,10 @@ _dtype_names: dict = {}  # str(dtype) is slow enough to matter at 100,000 tensor
 def type_text(t) -> str:
     """`float32[2, 3]` of anything with a shape and a dtype (Tensor, array, Node, Meta)."""
     dtype = t.dtype
-    name = _dtype_names.get(dtype)
+    key = (type(dtype), dtype)  # (dtypes of two libraries may not be compared)
+    name = _dtype_names.get(key)
     if name is None:
-        name = _dtype_names[dtype] = str(dtype)
+        name = _dtype_names[key] = backend.dtype_name(dtype)  # "float32", of any library
     shape = t.shape
     return name if len(shape) == 0 else name + shape_text(shape)
 
@@ -103,10 +105,11 @@ def const_text(c) -> str:
         return repr(c)
     if isinstance(c, (int, float, np.number)):
         return num(c) if isinstance(c, (float, np.floating)) else str(c)
-    if isinstance(c, np.ndarray):
+    if backend.is_array(c):
         if c.size <= record.SMALL:
+            c = backend.to_numpy(c)
             return _values_text(tuple(float(v) for v in c.ravel())) if c.dtype.kind in "fiub" else repr(c)
-        return f"{c.dtype}{shape_text(c.shape)}"
+        return f"{backend.dtype_name(c.dtype)}{shape_text(c.shape)}"
     return _cut(repr(c))
 
 
@@ -236,7 +239,7 @@ class Labeller:
         bad = False
         if self.show_values and obj is not None:
             value = obj.data if kind == "leaf" else (v.value if kind == "value" else obj)
-            if isinstance(value, np.ndarray):
+            if backend.is_array(value):
                 text, bad = data_line(value)
             elif isinstance(value, record.Kept):
                 text, bad = value.text, value.bad
@@ -325,9 +328,9 @@ class Labeller:
             grad_of = obj
         elif kind == "accumulate":
             grad_of = obj
-        if isinstance(obj, (np.ndarray, Meta, Tensor)) or kind in ("value", "op", "grad_fn"):
+        if isinstance(obj, (Meta, Tensor)) or backend.is_array(obj) or kind in ("value", "op", "grad_fn"):
             d["type"] = type_text(obj)
-        if isinstance(value, np.ndarray):
+        if backend.is_array(value):
             d["value"], d["vh"] = data_line(value)[0], record.histogram(value)
         elif isinstance(value, record.Kept):
             d["value"], d["vh"] = value.text, value.hist

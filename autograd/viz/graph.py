@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from collections import deque
 
-import numpy as np
-
+from .. import backend
 from ..node import Meta, Node
 from ..tensor import Tensor
 from . import record
@@ -147,7 +146,7 @@ def _saved_name(node: Node, i: int):
 
 
 def _is_array(a) -> bool:
-    return isinstance(a, (np.ndarray, Meta)) and not isinstance(a, Node)
+    return (isinstance(a, Meta) and not isinstance(a, Node)) or backend.is_array(a)
 
 
 def slot_kinds(node: Node, args) -> tuple:
@@ -175,7 +174,7 @@ def _output_values(order) -> tuple[dict, dict]:
     for u in order:
         if not isinstance(u, Node):
             continue
-        out = u.out if isinstance(u.out, np.ndarray) and _fresh(u, -1) else None
+        out = u.out if backend.is_array(u.out) and _fresh(u, -1) else None
         if out is None:
             snap = record.snapshot(u)
             out = snap.out if snap is not None else None
@@ -196,7 +195,7 @@ def _output_values(order) -> tuple[dict, dict]:
             if plan is not None and not plan[i]:
                 continue
             a = args[i]
-            if (isinstance(a, np.ndarray) and _fresh(u, i)) or isinstance(a, record.Kept):
+            if (backend.is_array(a) and _fresh(u, i)) or isinstance(a, record.Kept):
                 values.setdefault(id(e), a)
     return values, names
 
@@ -232,13 +231,13 @@ def build_forward(roots, order, seq=None) -> Graph:
             if kinds[i] != "tensor":
                 continue
             a = args[i] if args is not None else None
-            if isinstance(a, (np.ndarray, record.Kept)):
+            if isinstance(a, record.Kept) or backend.is_array(a):
                 b = inputs.get(id(a))
                 if b is None:
                     b = inputs[id(a)] = g.add(Vertex("input", a))
             else:
                 b = g.add(Vertex("input", a))
-            if isinstance(a, np.ndarray) and not _fresh(u, i):
+            if backend.is_array(a) and not _fresh(u, i):
                 g.vertices[b].obj = Meta(a.shape, a.dtype)  # changed since: the values are not its
             g.vertices[b].name = g.vertices[b].name or _saved_name(u, i)
             boxes[(k, i)] = b

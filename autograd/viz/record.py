@@ -7,7 +7,8 @@ backward first walks its graph: it hooks each vertex (node or leaf), and the hoo
 small summary of the gradient (the values when there are at most four, else the norm and the
 count of NaN/inf); and it keeps a summary of each array a node saved, in the same way. Never
 the arrays themselves. Outside the context the engine pays one thread-local attribute check
-per backward call, nothing per op.
+per backward call, nothing per op. Arrays on a device (CuPy, ...) are read back to the host
+(`backend.to_numpy`) before they are summarised.
 
 Everything is keyed by the object itself through weak references, never by a bare `id()`:
 a training loop makes new nodes at the addresses of freed ones every step.
@@ -20,6 +21,7 @@ import weakref
 
 import numpy as np
 
+from .. import backend
 from ..mode import state
 from ..node import Meta, Node
 from ..tensor import Tensor
@@ -97,8 +99,9 @@ def bad_text(n_nan: int, n_inf: int) -> str:
     return ", ".join(parts)
 
 
-def value_summary(a: np.ndarray) -> tuple[str, bool]:
+def value_summary(a) -> tuple[str, bool]:
     """`(text, non_finite)` for an array's values: the values when few, else mean and std."""
+    a = backend.to_numpy(a)
     if a.size <= SMALL:
         vals = a.ravel().tolist()
         if a.dtype.kind == "c":
@@ -119,8 +122,9 @@ def histogram(a):
     """`(lo, hi, counts)` of an array's finite values in BINS bins, or None (no numbers, or
     at most SMALL of them: those are shown one by one)."""
     a = a.data if isinstance(a, Tensor) else a
-    if not isinstance(a, np.ndarray) or a.size <= SMALL or a.dtype.kind not in "fiub":
+    if not backend.is_array(a) or a.size <= SMALL or backend.kind(a.dtype) not in "fiub":
         return None
+    a = backend.to_numpy(a)
     if a.dtype.kind == "f":
         a = a[np.isfinite(a)]
         if a.size == 0:
@@ -135,7 +139,7 @@ def summarise(a) -> tuple:
     """`(values, norm, n_nan, n_inf)` of a gradient: values is a tuple for arrays of at most SMALL elements."""
     a = a.data if isinstance(a, Tensor) else a
     if type(a) is not np.ndarray:
-        a = np.asarray(a)
+        a = backend.to_numpy(a)
     if a.size <= SMALL and a.dtype.kind in "fiub":
         vals = tuple(a.ravel().tolist())
         norm = math.sqrt(math.fsum(v * v for v in vals))
@@ -154,7 +158,8 @@ class Kept(Meta):
 
     __slots__ = ("text", "bad", "hist")
 
-    def __init__(self, a: np.ndarray):
+    def __init__(self, a):
+        a = backend.to_numpy(a)
         super().__init__(a.shape, a.dtype)
         self.text, self.bad = value_summary(a)
         self.hist = histogram(a)
@@ -180,9 +185,9 @@ def _snapshot(node: Node, kept: dict) -> Snapshot:
             k = kept[id(a)] = Kept(a)
         return k
 
-    args = tuple(keep(a) if isinstance(a, np.ndarray) else (None if a is e and e is not None else a)
+    args = tuple(keep(a) if backend.is_array(a) else (None if a is e and e is not None else a)
                  for a, e in zip(node.args, node.edges))
-    out = keep(node.out) if isinstance(node.out, np.ndarray) else None
+    out = keep(node.out) if backend.is_array(node.out) else None
     return Snapshot(args, out)
 
 
