@@ -127,13 +127,23 @@ class Pow(Op):
         # y >= 0 (0^y is flat there), where the formulas give 0·inf = nan. (Only at x = 0: the
         # masks must not cut the second derivative anywhere else.)
         xd, yd = raw(x), raw(y)
+        xp = namespace_of(xd, yd)
         gx = gy = None
-        with backend.errstate(namespace_of(xd, yd), divide="ignore", invalid="ignore"):
+        with backend.errstate(xp, divide="ignore", invalid="ignore"):
             if needs[0]:
                 gx = g * call(Where, (xd == 0) & (yd == 0), 0.0, y * x ** (y - 1))
             if needs[1]:
                 flat = (xd == 0) & (yd >= 0)
-                gy = g * call(Where, flat, 0.0, x**y * call(Log, x))
+                if isinstance(x, (int, float)):  # a number base (2 ** t)
+                    # numpy's log of a number is a float64 scalar: arrays promote with it, Tensors
+                    # take it as a Python number. The same on every library: a 0-d float64
+                    # array beside arrays, a Python number beside Tensors.
+                    p = x**y
+                    lx = call(Log, xp.asarray(float(x), device=yd.device))
+                    term = p * (float(lx) if raw(p) is not p else lx)
+                else:
+                    term = x**y * call(Log, x)
+                gy = g * call(Where, flat, 0.0, term)
         return gx, gy
 
 
@@ -476,7 +486,8 @@ class Softplus(Unary):
     @staticmethod
     def backward(g, out, needs, x, beta, threshold):
         lin = _mask(raw(x) * beta > threshold, g)
-        return (g * (lin + (1 - lin) * call(Sigmoid, x * beta)),)
+        # (the Tensor first: another library's array on the left of a Tensor refuses it)
+        return (g * (call(Sigmoid, x * beta) * (1 - lin) + lin),)
 
 
 class Clip(Unary):
