@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .backend import is_array, kind
 from .node import apply, raw
 from .operations import as_tensor
 from .ops import nn_ops
@@ -22,9 +23,9 @@ REDUCTIONS = ("mean", "sum", "none")
 
 def same_float_dtype(op: str, *xs) -> None:
     """Raise when floating inputs of a product differ in dtype (numpy would silently upcast)."""
-    dts = [d.dtype for d in (raw(x) for x in xs if x is not None) if isinstance(d, np.ndarray)]
+    dts = [d.dtype for d in (raw(x) for x in xs if x is not None) if is_array(d)]
     if len(dts) > 1 and any(dt is not dts[0] for dt in dts):  # (the common case ends here)
-        floats = [dt for dt in dts if dt.kind == "f"]
+        floats = [dt for dt in dts if kind(dt) == "f"]
         if len(set(floats)) > 1:
             raise TypeError(
                 f"{op}: inputs must have the same dtype, but got {' and '.join(str(k) for k in floats)}; "
@@ -61,7 +62,7 @@ def linear(x, weight, bias=None) -> Tensor:
 def _same_shape(op, x, y):
     xs = raw(x).shape
     y = raw(y)
-    ys = y.shape if isinstance(y, np.ndarray) else np.shape(y)
+    ys = y.shape if is_array(y) else np.shape(y)  # (np.shape: of a number or a list)
     if xs != ys:
         raise ValueError(f"{op}: input of shape {xs} and target of shape {ys} must match "
                          "(broadcasting them is almost always a bug, e.g. (N, 1) against (N,))")

@@ -3,7 +3,8 @@ composition: the affine map of a dense layer and the losses that pair a log-like
 its link function (softmax + cross-entropy, sigmoid + binary cross-entropy).
 
 Like every primitive, each backward is written with operators, methods and `call(...)`, so it
-also runs on Tensors under `create_graph=True`.
+also runs on Tensors under `create_graph=True`. Forwards call the array API standard on the
+inputs' own namespace (numpy's functions for numpy arrays).
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ import math
 
 import numpy as np
 
-from ..node import call
+from ..backend import errstate, namespace
+from ..node import call, raw
 from .elementwise import Exp, Log, Maximum, Sigmoid, Softplus
-from .reductions import LogSoftmax, _log_softmax
+from .reductions import LogSoftmax, Sum, _log_softmax
 from .registry import Op
+from .shape import Reshape
 
 
 def _linear(x, w, b=None):
-    out = np.matmul(x, w.T)
+    out = x @ w.T  # (w is 2-d: .T is the standard's there)
     if b is not None:
         out += b  # `out` is fresh: add the bias in place instead of allocating again
     return out
@@ -42,17 +45,17 @@ class Linear(Op):
         gx = g @ w if needs[0] else None
         gw = gb = None
         if needs[1] or (len(needs) > 2 and needs[2]):
-            g2 = g.reshape(-1, w.shape[0]) if g.ndim != 2 else g
+            g2 = call(Reshape, g, shape=(-1, w.shape[0])) if g.ndim != 2 else g
             if needs[1]:
-                x2 = x.reshape(-1, w.shape[1]) if x.ndim != 2 else x
+                x2 = call(Reshape, x, shape=(-1, w.shape[1])) if x.ndim != 2 else x
                 gw = g2.T @ x2
             if len(needs) > 2 and needs[2]:
-                gb = g2.sum(axis=0)
+                gb = call(Sum, g2, axis=(0,))
         return gx, gw, gb
 
 
 def _softmax_xent(z, q):
-    return -(q * _log_softmax(z, z.ndim - 1)).sum(axis=-1)
+    return -Sum.forward(q * _log_softmax(z, z.ndim - 1), axis=(z.ndim - 1,))
 
 
 class SoftmaxCrossEntropy(Op):
@@ -73,14 +76,17 @@ class SoftmaxCrossEntropy(Op):
     @staticmethod
     def backward(g, out, needs, z, q):
         logp = call(LogSoftmax, z, axis=z.ndim - 1)
-        gk = g.reshape(tuple(g.shape) + (1,))
-        gz = gk * (call(Exp, logp) * q.sum(axis=-1, keepdims=True) - q) if needs[0] else None
+        gk = call(Reshape, g, shape=tuple(g.shape) + (1,))
+        if needs[0]:
+            gz = gk * (call(Exp, logp) * call(Sum, q, axis=(q.ndim - 1,), keepdims=True) - q)
+        else:
+            gz = None
         gq = -(gk * logp) if needs[1] else None
         return gz, gq
 
 
 def _bce_logits(x, y, pos_weight=1.0):
-    sp = np.logaddexp(0, -x)  # softplus(-x) = -log σ(x), overflow-free
+    sp = namespace(x).logaddexp(0, -x)  # softplus(-x) = -log σ(x), overflow-free
     if isinstance(pos_weight, float) and pos_weight == 1.0:
         return (1 - y) * x + sp
     return (1 - y) * x + (1 + (pos_weight - 1) * y) * sp
@@ -120,10 +126,11 @@ class BCEWithLogits(Op):
 
 
 def _bce(p, y):
-    with np.errstate(divide="ignore"):
+    xp = namespace(p)
+    with errstate(xp, divide="ignore"):
         # torch clamps each log at -100 so p = 0 or 1 gives a finite loss
-        lp = np.maximum(np.log(p), -100)
-        l1p = np.maximum(np.log1p(-p), -100)
+        lp = xp.maximum(xp.log(p), -100)
+        l1p = xp.maximum(xp.log1p(-p), -100)
     return -(y * lp + (1 - y) * l1p)
 
 
@@ -145,7 +152,7 @@ class BinaryCrossEntropy(Op):
         if needs[0]:
             gp = g * (p - y) / call(Maximum, p * (1 - p), 1e-12)
         if needs[1]:
-            with np.errstate(divide="ignore"):  # log 0 = -inf, clamped like the forward
+            with errstate(namespace(raw(p)), divide="ignore"):  # log 0 = -inf, clamped like the forward
                 gy = g * (call(Maximum, call(Log, 1 - p), -100.0) - call(Maximum, call(Log, p), -100.0))
         return gp, gy
 
@@ -155,7 +162,7 @@ def _mse(x, y, reduction):
     sq = d * d
     if reduction == "none":
         return sq
-    s = np.add.reduce(sq, axis=None)
+    s = Sum.forward(sq)  # (numpy: the ufunc's reduce, without np.sum's wrapper)
     return s / sq.size if reduction == "mean" else s
 
 

@@ -1,12 +1,19 @@
 """Shape primitives: reshape, transpose, broadcast_to, indexing and concatenation.
 
 None of them reads input values in backward; they only move gradient entries around.
+Indexing takes numpy's forms for every array library: where a library refuses one the
+standard lacks (an integer array beside a slice, a mask beside other indices, assignment
+through integer arrays), the positions are worked out from the index alone, on the host,
+and the data is moved with the standard's `take` and `where` (see `_take` and `_put`).
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from ..backend import is_array, kind, namespace, scatter_add, to_numpy
 from ..node import call
 from .registry import Op
 
@@ -21,11 +28,11 @@ class Reshape(Op):
 
     @staticmethod
     def forward(x, shape):
-        return np.reshape(x, shape)
+        return namespace(x).reshape(x, shape)
 
     @staticmethod
     def backward(g, out, needs, x, shape):
-        return (g.reshape(x.shape),)
+        return (call(Reshape, g, shape=x.shape),)
 
 
 class Transpose(Op):
@@ -38,11 +45,12 @@ class Transpose(Op):
 
     @staticmethod
     def forward(x, axes):
-        return np.transpose(x, axes)
+        return namespace(x).permute_dims(x, axes)
 
     @staticmethod
     def backward(g, out, needs, x, axes):
-        return (g.transpose(tuple(np.argsort(axes).tolist())),)
+        inverse = tuple(sorted(range(len(axes)), key=axes.__getitem__))
+        return (call(Transpose, g, axes=inverse),)
 
 
 class BroadcastTo(Op):
@@ -55,7 +63,7 @@ class BroadcastTo(Op):
 
     @staticmethod
     def forward(x, shape):
-        return np.broadcast_to(x, shape)  # a read-only view at every size, as numpy's
+        return namespace(x).broadcast_to(x, shape)  # a read-only view at every size, as numpy's
 
     @staticmethod
     def backward(g, out, needs, x, shape):
@@ -69,8 +77,50 @@ def is_basic_index(index) -> bool:
         if not (it is None or it is Ellipsis or isinstance(it, (int, np.integer, slice))):
             if isinstance(it, np.ndarray) and it.dtype == bool:
                 continue
+            if is_array(it) and kind(it.dtype) == "b":
+                continue
             return False
     return True
+
+
+def _positions(shape, index) -> np.ndarray:
+    """The flat positions that `zeros(shape)[index]` picks, by numpy's rules (host, int64)."""
+    if isinstance(index, tuple):
+        host = tuple(to_numpy(i) if is_array(i) else i for i in index)
+    else:
+        host = to_numpy(index) if is_array(index) else index
+    return np.arange(math.prod(shape), dtype=np.int64).reshape(shape)[host]
+
+
+def _take(x, index):
+    """x[index] by numpy's rules, for a library whose own indexing refused `index`."""
+    xp = namespace(x)
+    p = _positions(x.shape, index)
+    flat = xp.reshape(x, (-1,))
+    picked = xp.take(flat, xp.asarray(p.reshape(-1), device=x.device), axis=0)
+    return xp.reshape(picked, p.shape)
+
+
+def _put(out, index, v):
+    """out[index] = v by numpy's rules (a repeated position takes the last value), in place,
+    for a library whose own indexing refused `index`."""
+    xp = namespace(out)
+    p = _positions(out.shape, index)
+    if p.size == 0:
+        return
+    if not is_array(v):
+        v = xp.asarray(v, dtype=out.dtype, device=out.device)
+    elif v.dtype != out.dtype:
+        v = xp.astype(v, out.dtype)
+    values = xp.reshape(xp.broadcast_to(v, p.shape), (-1,))
+    source = np.zeros(out.size, dtype=np.int64)  # which value lands on each position
+    source[p.reshape(-1)] = np.arange(p.size, dtype=np.int64)
+    hit = np.zeros(out.size, dtype=bool)
+    hit[p.reshape(-1)] = True
+    dev = out.device
+    new = xp.take(values, xp.asarray(source, device=dev), axis=0)
+    flat = xp.where(xp.asarray(hit, device=dev), new, xp.reshape(out, (-1,)))
+    out[...] = xp.reshape(flat, out.shape)
 
 
 class GetItem(Op):
@@ -83,7 +133,12 @@ class GetItem(Op):
 
     @staticmethod
     def forward(x, index):
-        return x[index]
+        try:
+            return x[index]
+        except (IndexError, TypeError):
+            if namespace(x) is np:
+                raise
+        return _take(x, index)  # an index form the library lacks
 
     @staticmethod
     def backward(g, out, needs, x, index):
@@ -104,16 +159,25 @@ class UnIndex(Op):
 
     @staticmethod
     def forward(g, shape, index):
-        z = np.zeros(shape, dtype=g.dtype)
+        z = namespace(g).zeros(shape, dtype=g.dtype, device=g.device)
         if is_basic_index(index):
-            z[index] = g
+            _assign(z, index, g)
         else:
-            np.add.at(z, index, g)
+            scatter_add(z, index, g)
         return z
 
     @staticmethod
     def backward(gg, out, needs, g, shape, index):
         return (call(GetItem, gg, index=index),)
+
+
+def _assign(out, index, v):
+    try:
+        out[index] = v
+    except (IndexError, TypeError):
+        if namespace(out) is np:
+            raise
+        _put(out, index, v)  # an index form the library lacks
 
 
 class SetItem(Op):
@@ -127,8 +191,8 @@ class SetItem(Op):
 
     @staticmethod
     def forward(x, v, index):
-        out = x.copy()
-        out[index] = v
+        out = namespace(x).asarray(x, copy=True)
+        _assign(out, index, v)
         return out
 
     @staticmethod
@@ -155,7 +219,7 @@ class Concatenate(Op):
 
     @staticmethod
     def forward(*xs, axis):
-        return np.concatenate(xs, axis=axis)
+        return namespace(xs[0]).concat(xs, axis=axis)
 
     @staticmethod
     def backward(g, out, needs, *xs, axis):
@@ -164,6 +228,6 @@ class Concatenate(Op):
         lead = (slice(None),) * axis
         for x, need in zip(xs, needs):
             stop = start + x.shape[axis]
-            grads.append(g[lead + (slice(start, stop),)] if need else None)
+            grads.append(g[lead + (slice(start, stop), ...)] if need else None)
             start = stop
         return grads
