@@ -36,10 +36,12 @@ test: $(STAMP)
 # with the reason. Installs the 'gpu' extra (cupy-cuda13x) into .venv, unless GPU_PYTHON names
 # a Python that has CuPy already (the GPU machines' own: scripts/gpu_check.sh sets it, with the
 # repository on PYTHONPATH). GRAPHGRAD_GPU_DRY_RUN=1 runs them with array-api-strict in CuPy's place.
+# Test files elsewhere that mark some of their cases `gpu` (tests/test_device_nn.py) run too.
 GPU_PYTHON ?=
+GPU_TESTS = tests/gpu $(shell grep -l 'mark\.gpu' tests/test_*.py)
 test-gpu: $(if $(GPU_PYTHON),,$(STAMP))
 	$(if $(GPU_PYTHON),,$(BIN)/python -m pip install --quiet -e '.[gpu]')
-	$(or $(GPU_PYTHON),$(BIN)/python) -m pytest -m gpu -p no:cacheprovider -rs tests/gpu
+	$(or $(GPU_PYTHON),$(BIN)/python) -m pytest -m gpu -p no:cacheprovider -rs $(GPU_TESTS)
 
 # The training step on the GPU beside PyTorch CUDA (benchmarks/bench_gpu.py; numpy without a GPU)
 bench-gpu: $(if $(GPU_PYTHON),,$(STAMP))

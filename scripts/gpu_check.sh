@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The GPU check of issue 14 in one run, on a machine with an NVIDIA GPU and CuPy: the GPU
-# tests (`make test-gpu`: every registry op, training, checkpoints and device mixing on CuPy
-# against numpy) and benchmarks/bench_gpu.py (the 784-512-512-10 training step beside PyTorch
-# CUDA eager at batch 256 and 8,192). About 2 to 4 minutes on an H100; logs and results go to
+# tests (`make test-gpu`: tests/gpu and the gpu-marked cases of tests/test_device_nn.py; every
+# registry op, nn, training, checkpoints and device mixing on CuPy against numpy) and
+# benchmarks/bench_gpu.py (the 784-512-512-10 training step beside PyTorch CUDA eager at batch
+# 256 and 8,192). About 2 to 4 minutes on an H100; logs and results go to
 # $OUT when it is set, else /tmp/gpu_check.
 #
 # It uses the machine's own Python (GPU_PYTHON, default python3: on the lent GPU machines the
 # one with CuPy, PyTorch and JAX) with the repository on PYTHONPATH: nothing is installed and
-# no network is needed. What that Python lacks (array-api-compat, graphviz: pure Python) can
-# travel as wheels in .whl/, fetched beforehand on a machine with network:
+# no network is needed. What that Python lacks (array-api-compat, array-api-strict, graphviz:
+# pure Python) can travel as wheels in .whl/, fetched beforehand on a machine with network:
 #
 #   scripts/gpu_check.sh --fetch-wheels      # here: wheels into .whl/ (git-ignored)
 #   bash scripts/gpu_check.sh                # there, with .whl carried along
@@ -19,7 +20,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-WHEELS=(array-api-compat==1.16.0 graphviz==0.21)
+WHEELS=(array-api-compat==1.16.0 array-api-strict==2.6.1 graphviz==0.21)
 
 if [ "${1:-}" = "--fetch-wheels" ]; then
     mkdir -p .whl
@@ -56,7 +57,7 @@ export PYTHONUNBUFFERED=1
 "$PY" - <<'EOF' 2>&1 | tee "$OUTDIR/env.txt" | tee -a "$SUMMARY"
 import importlib, sys
 print("python:", sys.version.split()[0], sys.executable)
-for name in ("numpy", "cupy", "torch", "array_api_compat", "graphviz", "hypothesis", "pytest"):
+for name in ("numpy", "cupy", "torch", "array_api_compat", "array_api_strict", "graphviz", "hypothesis", "pytest"):
     try:
         print(f"{name}: {importlib.import_module(name).__version__}")
     except Exception as e:  # noqa: BLE001
@@ -79,12 +80,13 @@ gpu=1
 
 # 1. The GPU tests: `make test-gpu` with this Python (the same pytest line where make is missing).
 say ""
-say "## tests/gpu ($( [ $gpu = 1 ] && echo 'CuPy on the GPU' || echo 'no GPU: each test skips with the reason'))"
+say "## make test-gpu ($( [ $gpu = 1 ] && echo 'CuPy on the GPU' || echo 'no GPU: each test skips with the reason'))"
 export PYTEST_ADDOPTS="--junitxml=$OUTDIR/gpu_tests.xml --durations=10 ${PYTEST_ADDOPTS:-}"
 if command -v make >/dev/null; then
     timeout 240 make --no-print-directory test-gpu GPU_PYTHON="$PY" 2>&1 | tee "$OUTDIR/gpu_tests.log"
 else
-    timeout 240 "$PY" -m pytest -m gpu -p no:cacheprovider -rs tests/gpu 2>&1 | tee "$OUTDIR/gpu_tests.log"
+    timeout 240 "$PY" -m pytest -m gpu -p no:cacheprovider -rs tests/gpu $(grep -l 'mark\.gpu' tests/test_*.py) \
+        2>&1 | tee "$OUTDIR/gpu_tests.log"
 fi
 tests_rc=${PIPESTATUS[0]}
 say "tests: exit $tests_rc ($(grep -E '[0-9]+ (passed|failed|skipped|error)' "$OUTDIR/gpu_tests.log" | tail -1))"
