@@ -295,7 +295,11 @@ def check_device_mixing(make):
     b_data = make(np.ones(3))
     b = autograd.tensor(b_data, requires_grad=True)
     there = backend.device_name(b_data)
-    for fn in (lambda: a + b, lambda: b * a, lambda: autograd.matmul(b, a), lambda: b - np.ones(3)):
+    layer = nn.Linear(3, 2, dtype=np.float64).to(b.device)
+    w = autograd.tensor(np.ones((2, 3)))
+    for fn in (lambda: a + b, lambda: b * a, lambda: b - np.ones(3), lambda: autograd.matmul(b, a),
+               lambda: autograd.linear(b, w), lambda: layer(a), lambda: autograd.concatenate([b, a]),
+               lambda: autograd.where(b > 0, b, a)):
         with pytest.raises((RuntimeError, TypeError, ValueError)) as err:
             fn()
         msg = str(err.value)
