@@ -25,6 +25,7 @@ import weakref
 
 import numpy as np
 
+from . import backend
 from .mode import state, threads
 from .tensor import Tensor
 
@@ -89,13 +90,14 @@ def _user_origin(depth: int = 6) -> Origin:
 def _bad(a) -> str | None:
     """'nan' or 'inf' when the array holds one, else None (integer arrays are never bad)."""
     a = a.data if isinstance(a, Tensor) else a
-    if not isinstance(a, np.ndarray):
+    if not backend.is_array(a):
         a = np.asarray(a)
-    if a.dtype.kind not in "fc":
+    if backend.kind(a.dtype) not in "fc":
         return None
-    if np.isfinite(a).all():
+    xp = backend.namespace(a)
+    if bool(xp.all(xp.isfinite(a))):
         return None
-    return "nan" if np.isnan(a).any() else "inf"
+    return "nan" if bool(xp.any(xp.isnan(a))) else "inf"
 
 
 def _ordinal(i: int) -> str:

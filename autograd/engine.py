@@ -47,11 +47,32 @@ def sum_to(g, shape: tuple):
     return g
 
 
+def seed_array(out: Tensor, gradient, who: str, check_shape: bool = True):
+    """The initial gradient for `out` as an array of its dtype on its device: ones, or
+    `gradient` (a Tensor, array or nested list) checked against it."""
+    d = out.data
+    if gradient is None:
+        if type(d) is np.ndarray:
+            return np.ones(d.shape, dtype=d.dtype)
+        return backend.namespace(d).ones(d.shape, dtype=d.dtype, device=d.device)
+    seed = gradient.data if isinstance(gradient, Tensor) else gradient
+    if not backend.is_array(seed):  # numbers, nested lists: made where the output is
+        seed = np.asarray(seed, dtype=backend.numpy_dtype(d.dtype))
+        if type(d) is not np.ndarray:
+            seed = backend.on_device(seed, backend.namespace(d))
+    if backend.device_name(seed) != backend.device_name(d):
+        raise RuntimeError(f"{who}: gradient is on {backend.device_name(seed)}; expected "
+                           f"{backend.device_name(d)}, the output's device")
+    if seed.dtype != d.dtype:
+        seed = cast(seed, d.dtype)
+    if check_shape and seed.shape != d.shape:
+        raise ValueError(f"{who}: gradient has shape {tuple(seed.shape)}; expected the output's shape {d.shape}")
+    return seed
+
+
 def cast(g, dtype):
     """`g` (an array or Tensor) as `dtype`."""
-    if type(g) is np.ndarray or isinstance(g, Tensor):
-        return g.astype(dtype)
-    return backend.namespace(g).astype(g, dtype)
+    return g.astype(dtype) if isinstance(g, Tensor) else backend.astype(g, dtype)
 
 
 def increment_version(*tensors: Tensor) -> None:
@@ -307,23 +328,9 @@ def backward(self: Tensor, gradient=None, retain_graph: bool | None = None, crea
                 f"backward: gradient can be implied only for a tensor with one element; this one "
                 f"has shape {self.shape}: pass gradient= of that shape"
             )
-        d = self.data
-        seed = np.ones(self.shape, dtype=self.dtype) if type(d) is np.ndarray else \
-            backend.namespace(d).ones(d.shape, dtype=d.dtype, device=d.device)
+        seed = seed_array(self, None, "backward")
     else:
-        seed = gradient.data if isinstance(gradient, Tensor) else gradient
-        if type(self.data) is np.ndarray or not backend.is_array(seed):
-            seed = np.asarray(seed, dtype=self.dtype) if type(self.data) is np.ndarray else \
-                backend.on_device(np.asarray(seed), backend.namespace(self.data))
-        if backend.device_name(seed) != backend.device_name(self.data):
-            raise RuntimeError(f"backward: gradient is on {backend.device_name(seed)}; expected "
-                               f"{backend.device_name(self.data)}, the output's device")
-        if seed.dtype != self.dtype:
-            seed = cast(seed, self.dtype)
-        if seed.shape != self.shape:
-            raise ValueError(
-                f"backward: gradient has shape {seed.shape}; expected the output's shape {self.shape}"
-            )
+        seed = seed_array(self, gradient, "backward")
     if create_graph:
         seed = gradient if isinstance(gradient, Tensor) and gradient.dtype == self.dtype else make(seed)
     if retain_graph is None:

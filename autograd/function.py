@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from . import anomaly
+from . import anomaly, backend
 from .mode import no_grad, state, threads
-from .node import Node, VersionError, raw
+from .node import Node, VersionError, _array, raw
 from .ops.registry import Op
 from .tensor import Tensor, counter, make
 
@@ -171,7 +171,7 @@ def _as_output(cls, r, i):
         return r if r._node is None else make(r.data, None, counter(r))
     if r is None:
         raise TypeError(f"{cls.__name__}.forward returned None as output {i}; expected a Tensor or array")
-    arr = np.asarray(r)
+    arr = r if backend.is_array(r) else np.asarray(r)
     if arr.dtype == object:
         raise TypeError(f"{cls.__name__}.forward output {i} is {type(r).__name__}; expected a Tensor or array")
     return make(arr)
@@ -183,11 +183,11 @@ def _make_op(fn_cls):
     def forward(*arrays, **attrs):
         # Used only when something calls the op on plain arrays (engine.call): run the
         # user's forward once on constant Tensors.
-        args = [make(a) if isinstance(a, np.ndarray) else a for a in arrays]
+        args = [make(a) if backend.is_array(a) else a for a in arrays]
         with no_grad():
             r = fn_cls.forward(FunctionCtx(tuple(False for _ in args)), *args)
         r = r[attrs.get("index", 0)] if isinstance(r, tuple) else r
-        return r.data if isinstance(r, Tensor) else np.asarray(r)
+        return r.data if isinstance(r, Tensor) else _array(r)
 
     def backward(g, ctx, needs, *inputs, index=None):
         tensor_mode = isinstance(g, Tensor)  # create_graph: keep everything in the graph
@@ -200,7 +200,7 @@ def _make_op(fn_cls):
                 if k == index:
                     gos.append(g if tensor_mode else make(g))
                 else:
-                    gos.append(make(np.zeros_like(o.data)))
+                    gos.append(make(backend.zeros_like_on(o.data, o.shape)))
             gos = tuple(gos)
         result = fn_cls.backward(ctx, *gos)
         if not isinstance(result, tuple):
@@ -216,16 +216,16 @@ def _make_op(fn_cls):
                 grads.append(None)
                 continue
             shape = inp.shape
-            rshape = np.shape(raw(r))
+            rshape = tuple(raw(r).shape) if backend.is_array(raw(r)) else np.shape(raw(r))
             if rshape != shape and not _reducible(rshape, shape):
                 raise ValueError(
                     f"{fn_cls.__name__}.backward: gradient {i} has shape {rshape}; expected the "
                     f"input's shape {shape} (or one that broadcasts to it)"
                 )
             if tensor_mode:
-                grads.append(r if isinstance(r, Tensor) else make(np.asarray(r)))
+                grads.append(r if isinstance(r, Tensor) else make(_array(r)))
             else:
-                grads.append(r.data if isinstance(r, Tensor) else np.asarray(r))
+                grads.append(r.data if isinstance(r, Tensor) else _array(r))
         return tuple(grads)
 
     attrs = {

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from . import backend, engine
 from .grad import grad as _grad
 from .mode import enable_grad, state
 from .operations import stack
@@ -25,7 +26,7 @@ def _as_input(x, what: str) -> Tensor:
     if isinstance(x, Tensor):
         return x
     t = tensor(x)
-    if t.dtype.kind != "f":
+    if not backend.is_floating(t.dtype):
         raise TypeError(f"{what}: inputs must be floating point; got dtype {t.dtype}")
     return t
 
@@ -71,17 +72,23 @@ def _vectors(v, like: tuple, what: str, name: str) -> tuple:
                     f"{what}: {name} can be left out only when every tensor it pairs with has one "
                     f"element; tensor {i} has shape {t.shape}"
                 )
-        return tuple(np.ones(t.shape, dtype=t.dtype) for t in like)
+        return tuple(backend.zeros_like_on(t.data, t.shape, fill=1) for t in like)
     vs = tuple(v) if isinstance(v, (tuple, list)) else (v,)
     if len(vs) != len(like):
         raise ValueError(f"{what}: {name} has {len(vs)} tensors; expected {len(like)}")
     out = []
     for i, (a, t) in enumerate(zip(vs, like)):
-        a = a if isinstance(a, Tensor) else np.asarray(a, dtype=t.dtype)
+        a = a if isinstance(a, Tensor) else engine.seed_array(t, a, what, check_shape=False)
         if tuple(a.shape) != t.shape:
             raise ValueError(f"{what}: {name}[{i}] has shape {tuple(a.shape)}; expected {t.shape}")
         out.append(a)
     return tuple(out)
+
+
+def _where(t):
+    """Where `t`'s data lives, as `backend.on_device` takes it."""
+    d = t.data
+    return "cpu" if type(d) is np.ndarray else backend.namespace(d)
 
 
 def _grads(outs, ins, gos, create_graph: bool, strict: bool, what: str) -> tuple:
@@ -105,7 +112,7 @@ def _fill(found, like: tuple, create_graph: bool, strict: bool, why: Callable) -
         if g is None:
             if strict:
                 raise RuntimeError(why(i, t))
-            g = make(np.zeros(t.shape, dtype=t.dtype))
+            g = make(backend.zeros_like_on(t.data, t.shape))
         elif not create_graph:
             g = make(g.data)
         result.append(g)
@@ -167,7 +174,7 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool 
             raise TypeError(
                 f"value_and_grad: f must return a tensor with one element; got shape {value.shape}"
             )
-        gos = (np.ones(value.shape, dtype=value.dtype),)
+        gos = (backend.zeros_like_on(value.data, value.shape, fill=1),)
         gs = _grads((value,), leaves, gos, create_graph=traced, strict=False, what="value_and_grad")
         if not traced:
             value = make(value.data)
@@ -233,7 +240,7 @@ def jvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
         # u: dummy cotangents; uᵀJ is built as a graph in u, then differentiated along v.
         us = []
         for o in outs:
-            u = make(np.zeros(o.shape, dtype=o.dtype))
+            u = make(backend.zeros_like_on(o.data, o.shape))
             u.requires_grad = True
             us.append(u)
         gs = _grads(outs, leaves, us, True, strict, "jvp")
@@ -276,19 +283,21 @@ def _jacobian_of(outs, leaves, out_t, is_t, create_graph, strict, what):
     for o in outs:
         rows = [[] for _ in leaves]
         for k in range(o.size):
-            seed = np.zeros(o.size, dtype=o.dtype)
+            seed = np.zeros(o.size, dtype=backend.numpy_dtype(o.dtype))
             seed[k] = 1
-            gs = _grads((o,), leaves, (seed.reshape(o.shape),), create_graph, strict, what)
+            seed = backend.on_device(seed.reshape(o.shape), _where(o))
+            gs = _grads((o,), leaves, (seed,), create_graph, strict, what)
             for j, g in enumerate(gs):
                 rows[j].append(g)
         blocks = []
         for j, t in enumerate(leaves):
             if create_graph:
                 jac = stack(rows[j], axis=0).reshape(o.shape + t.shape) if rows[j] else \
-                    make(np.zeros(o.shape + t.shape, dtype=t.dtype))
+                    make(backend.zeros_like_on(t.data, o.shape + t.shape))
             else:
-                data = np.stack([g.data for g in rows[j]]) if rows[j] else np.zeros((0,) + t.shape, t.dtype)
-                jac = make(data.reshape(o.shape + t.shape))
+                xp = backend.namespace(t.data)
+                data = xp.stack([g.data for g in rows[j]]) if rows[j] else backend.zeros_like_on(t.data, (0,) + t.shape)
+                jac = make(xp.reshape(data, o.shape + t.shape))
             blocks.append(jac)
         per_out.append(_pack(is_t, tuple(blocks)))
     return _pack(out_t, tuple(per_out))
@@ -314,11 +323,11 @@ def hessian(func: Callable, inputs, create_graph: bool = False, strict: bool = F
     with enable_grad():
         out = func(*leaves)
         _check_scalar(out, "hessian")
-        gs = _grads((out,), leaves, (np.ones(out.shape, out.dtype),), True, strict, "hessian")
+        gs = _grads((out,), leaves, (backend.zeros_like_on(out.data, out.shape, fill=1),), True, strict, "hessian")
     rows = []
     for g in gs:
         if not g.requires_grad:  # func is linear in everything: the Hessian is zero
-            rows.append(tuple(make(np.zeros(g.shape + t.shape, dtype=t.dtype)) for t in leaves))
+            rows.append(tuple(make(backend.zeros_like_on(t.data, g.shape + t.shape)) for t in leaves))
             continue
         rows.append(_jacobian_of((g,), leaves, False, True, create_graph, strict, "hessian"))
     return _pack(is_t, tuple(_pack(is_t, r) for r in rows))
@@ -358,7 +367,7 @@ def _second(func, inputs, v, create_graph, strict, what):
     with enable_grad():
         out = func(*leaves)
         _check_scalar(out, what)
-        gs = _grads((out,), leaves, (np.ones(out.shape, out.dtype),), True, strict, what)
+        gs = _grads((out,), leaves, (backend.zeros_like_on(out.data, out.shape, fill=1),), True, strict, what)
     live = [(g, vv) for g, vv in zip(gs, vs) if g.requires_grad]
     if live:
         found = _grad([g for g, _ in live], list(leaves), [vv for _, vv in live], retain_graph=create_graph,

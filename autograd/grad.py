@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import engine
+from . import backend, engine
 from .tensor import Tensor, make
 
 
@@ -53,10 +53,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
             result.append(None)
         elif isinstance(g, Tensor):
             result.append(g)
-        else:
+        elif type(g) is np.ndarray:
             if g.base is not None or not g.flags.writeable:
                 g = g.copy()
-            result.append(make(np.asarray(g)))
+            result.append(make(g))
+        else:
+            result.append(make(backend.namespace(g).asarray(g, copy=True)))  # (views are not tracked there)
     return tuple(result)
 
 
@@ -70,13 +72,15 @@ def _seed(i, o, go, create_graph):
                 f"grad: output {i} has shape {o.shape}; grad_outputs is needed for outputs "
                 "with more than one element"
             )
-        go = np.ones(o.shape, dtype=o.dtype)
-    elif isinstance(go, Tensor):
-        go = go if create_graph else np.asarray(go.data, dtype=o.dtype)
+        go = engine.seed_array(o, None, "grad")
+    elif isinstance(go, Tensor) and create_graph:
+        if go.shape != o.shape:
+            raise ValueError(f"grad: grad_outputs[{i}] has shape {go.shape}; output {i} has {o.shape}")
     else:
-        go = np.asarray(go, dtype=o.dtype)
-    if go.shape != o.shape:
-        raise ValueError(f"grad: grad_outputs[{i}] has shape {go.shape}; output {i} has {o.shape}")
+        try:
+            go = engine.seed_array(o, go, "grad")
+        except ValueError:
+            raise ValueError(f"grad: grad_outputs[{i}] has shape {tuple(go.shape) if hasattr(go, 'shape') else np.shape(go)}; output {i} has {o.shape}") from None
     return make(go) if create_graph and not isinstance(go, Tensor) else go
 
 

@@ -14,8 +14,9 @@ copy_ clamp_ normal_ uniform_` and item assignment.
 
 from __future__ import annotations
 
-import numpy as np
+import operator
 
+from . import backend
 from .mode import state
 from .node import Node, apply, raw
 from .operations import _index
@@ -100,7 +101,7 @@ def _mutate(name, t, op, others=(), attrs=None, kernel=None):
             else:
                 out = op.forward(t.data, *[raw(o) for o in others], **(attrs or {}))
                 _check_fits(name, t, out)
-                np.copyto(t.data, out, casting="same_kind")
+                backend.copy_into(t.data, out)
         except (TypeError, ValueError, IndexError) as e:  # (_InplaceError is neither: it passes)
             raise type(e)(f"{name}: {e} (tensor shape {t.shape}, dtype {t.dtype})") from None
     counter(t)[0] += 1
@@ -117,18 +118,18 @@ def _check_fits(name, t, out):
             f"{name}: the result has shape {out.shape}, which doesn't match the tensor's shape "
             f"{t.shape}: an in-place operation can't change the shape (broadcasting goes the other way)"
         )
-    if not np.can_cast(out.dtype, t.dtype, casting="same_kind"):
+    if not backend.can_cast(out.dtype, t.dtype):
         raise _InplaceError(f"{name}: result dtype {out.dtype} can't be cast to the tensor's dtype {t.dtype}")
 
 
 def _record_inplace(name, t, op, others, attrs):
     needs = (t._requires_grad,) + tuple(isinstance(o, Tensor) and o._requires_grad for o in others)
     keep_old = op.plan(needs)[0]  # the op's backward reads t's old value: give it a copy
-    old = make(t.data.copy() if keep_old else t.data, t._node, None if keep_old else counter(t))
+    old = make(backend.copy(t.data) if keep_old else t.data, t._node, None if keep_old else counter(t))
     old._requires_grad = t._requires_grad
     res = apply(op, old, *others, **attrs)
     _check_fits(name, t, res.data)
-    np.copyto(t.data, res.data, casting="same_kind")
+    backend.copy_into(t.data, res.data)
     node = res._node
     node.dtype = t.dtype  # gradients arriving here are t's
     t._node = node
@@ -136,37 +137,37 @@ def _record_inplace(name, t, op, others, attrs):
     _mark_stale_views(t, name)
 
 
-def _ufunc_kernel(ufunc, other):
+def _update_kernel(update, other):
     o = raw(other)
-    return lambda a: ufunc(a, o, out=a)
+    return lambda a: update(a, o)  # (a += o: numpy's ufunc with out=a, and any library's)
 
 
-def _arith(name, op, ufunc):
+def _arith(name, op, update):
     def fn(self, other):
-        return _mutate(name, self, op, (other,), kernel=_ufunc_kernel(ufunc, other))
+        return _mutate(name, self, op, (other,), kernel=_update_kernel(update, other))
 
     fn.__name__ = name
     fn.__doc__ = f"In place: self {op.__doc__.split(';')[0].split(' ', 1)[1]} (see autograd.inplace)."
     return fn
 
 
-for _name, _op, _ufunc in (("add", E.Add, np.add), ("sub", E.Sub, np.subtract), ("mul", E.Mul, np.multiply),
-                           ("div", E.Div, np.true_divide)):
-    _f = _arith(_name + "_", _op, _ufunc)
+for _name, _op, _update in (("add", E.Add, operator.iadd), ("sub", E.Sub, operator.isub),
+                            ("mul", E.Mul, operator.imul), ("div", E.Div, operator.itruediv)):
+    _f = _arith(_name + "_", _op, _update)
     method(_name + "_", f"__i{'truediv' if _name == 'div' else _name}__")(_f)
 
 
 @method()
 def zero_(self: Tensor) -> Tensor:
     """Fill with zeros in place (recorded as a multiplication by 0 when a gradient is needed)."""
-    return _mutate("zero_", self, E.Mul, (0.0,), kernel=lambda a: a.fill(0))
+    return _mutate("zero_", self, E.Mul, (0.0,), kernel=lambda a: backend.copy_into(a, 0))
 
 
 @method()
 def fill_(self: Tensor, value) -> Tensor:
     """Fill with `value` in place."""
     v = raw(value)
-    return _mutate("fill_", self, S.SetItem, (value,), {"index": Ellipsis}, kernel=lambda a: a.fill(v))
+    return _mutate("fill_", self, S.SetItem, (value,), {"index": Ellipsis}, kernel=lambda a: backend.copy_into(a, v))
 
 
 @method()
@@ -174,7 +175,7 @@ def copy_(self: Tensor, src) -> Tensor:
     """Copy `src` (broadcast to self's shape, cast to its dtype) into self in place."""
     s = raw(src)
     return _mutate("copy_", self, S.SetItem, (src,), {"index": Ellipsis},
-                   kernel=lambda a: np.copyto(a, s, casting="unsafe"))
+                   kernel=lambda a: backend.copy_into(a, s, casting="unsafe"))
 
 
 @method()
@@ -183,7 +184,7 @@ def clamp_(self: Tensor, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch'
     if min is None and max is None:
         raise ValueError("clamp_: at least one of min and max must be given")
     return _mutate("clamp_", self, E.Clip, (), {"min": min, "max": max},
-                   kernel=lambda a: np.clip(a, min, max, out=a))
+                   kernel=lambda a: backend.copy_into(a, backend.namespace(a).clip(a, min, max)))
 
 
 @method("__setitem__")
@@ -202,7 +203,7 @@ def _random_fill(name, t, draw):
     if state.enabled and t._requires_grad:
         _needs_graph(name, t, ())  # raises PyTorch's leaf error, or the one for views
     _writable(name, t)
-    if t.data.dtype.kind != "f":
+    if not backend.is_floating(t.data.dtype):
         raise TypeError(f"{name}: expects a floating tensor; got dtype {t.dtype}")
     t.data[...] = draw(t.shape)
     if t._node is not None and state.enabled:  # the new values don't depend on the old ones

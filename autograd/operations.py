@@ -190,7 +190,11 @@ def minimum(x, y):
 def where(condition, x, y):
     """x where condition holds, else y (broadcast together). No gradient flows to condition."""
     cond = raw(condition)
-    cond = cond if backend.is_array(cond) else np.asarray(cond)
+    if not backend.is_array(cond):  # a Python bool or list: made where the operands are
+        cond = np.asarray(cond)
+        like = next((raw(v) for v in (x, y) if backend.is_array(raw(v))), None)
+        if like is not None and type(like) is not np.ndarray:
+            cond = backend.on_device(cond, backend.namespace(like))
     if backend.kind(cond.dtype) != "b":
         raise TypeError(f"where: condition must be boolean; got dtype {cond.dtype}")
     return apply(E.Where, cond, _operand(x), _operand(y))
@@ -510,7 +514,8 @@ def matmul(a, b):
     [[11.0]]
     """
     a, b = as_tensor(a), as_tensor(b)
-    if a.dtype != b.dtype and a.dtype.kind == "f" and b.dtype.kind == "f":
+    if a.dtype != b.dtype and backend.is_floating(a.dtype) and backend.is_floating(b.dtype) and \
+            backend.dtype_name(a.dtype) != backend.dtype_name(b.dtype):  # (one dtype, two libraries: the device check says it)
         raise TypeError(
             f"matmul: both operands must have the same dtype, but got {a.dtype} and {b.dtype}; cast "
             "one of them (x.float() / x.double(), or model.float() / model.double())"

@@ -23,9 +23,10 @@ SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 def _mask(cond, like):
     """A boolean array as a 0/1 array of `like`'s float dtype (avoids float64 upcasts)."""
-    xp = namespace(cond)
     dtype = raw(like).dtype
-    return xp.astype(cond, dtype if backend.is_floating(dtype) else xp.float64)
+    if not backend.is_floating(dtype):
+        dtype = backend.dtype_in(namespace(cond), np.float64)
+    return backend.astype(cond, dtype)
 
 
 class Unary(Op, register=False):
@@ -223,8 +224,7 @@ class Cast(Op):
 
     @staticmethod
     def forward(x, dtype):
-        xp = namespace(x)
-        return xp.astype(x, backend.dtype_in(xp, dtype))
+        return backend.astype(x, backend.dtype_in(namespace(x), dtype))
 
     @staticmethod
     def backward(g, out, needs, x, dtype):
