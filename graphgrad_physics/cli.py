@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+import autograd
 import nn.distributed as dist
 
 from . import parallel, staging
@@ -95,6 +96,14 @@ def _seed(text: str) -> int:
     return _whole_number(text, 0, "must be non-negative")
 
 
+def _device(text: str) -> str:
+    """"cpu", "cuda" or "cuda:<n>" (whether that device is there is checked before training)."""
+    kind, _, index = text.partition(":")
+    if text == "cpu" or (kind == "cuda" and (not index or index.isdigit())):
+        return text
+    raise argparse.ArgumentTypeError(f"expected cpu, cuda or cuda:<n>; got {text!r}")
+
+
 def _add_tasks(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", "--tasks", dest="tasks", nargs="+", default=["all"], metavar="TASK",
                    choices=[*TASK_NAMES, "all"],
@@ -128,6 +137,9 @@ def build_parser(prog: str = "graphgrad-demo") -> argparse.ArgumentParser:
     train.add_argument("--seed", type=_seed, default=0,
                        help="seeds initialisation, shuffling and the Daya Bay synthesis "
                        "(default: 0)")
+    train.add_argument("--device", type=_device, default="cpu",
+                       help="cpu (numpy, the default), or cuda / cuda:<n> to train on an NVIDIA GPU "
+                       "through CuPy (pip install -e '.[gpu]')")
     train.add_argument("--no-graph", action="store_true",
                        help="skip drawing the classifier's backprop graph")
     train.add_argument("--quiet", action="store_true", help="no per-epoch lines or progress bars")
@@ -252,6 +264,8 @@ def _train_into(out: Path | None, doc: dict, args: argparse.Namespace):
                  if v is not None}
     if not args.batchnorm:
         overrides["batchnorm"] = False
+    if args.device != "cpu":
+        overrides["device"] = args.device
     doc.setdefault("tasks", {})
     results = []
     for name in tasks:
@@ -347,6 +361,12 @@ def main(argv: Sequence[str] | None = None, prog: str = "graphgrad-demo") -> int
         argv.insert(0, "train")  # training is the default command
     args = build_parser(prog).parse_args(argv)
     reading = args.command == "evaluate"
+    if not reading and args.device != "cpu":
+        try:  # before anything is trained: a GPU that isn't there is one line, exit code 2
+            autograd.tensor(0.0, device=args.device)
+        except RuntimeError as e:
+            print(f"{prog}: error: --device {args.device}: {e}", file=sys.stderr)
+            return 2
     try:
         dist.init()  # under mpiexec: this rank joins the others (alone: nothing happens)
     except RuntimeError as e:

@@ -25,8 +25,9 @@ def is_main() -> bool:
     return dist.get_rank() == 0
 
 
-def prepare(model: nn.Module, data: nn.data.Dataset, batch_size: int, seed: int):
-    """``(net, batches, sampler)``: what the training loop calls, iterates over and re-seeds.
+def prepare(model: nn.Module, data: nn.data.Dataset, batch_size: int, seed: int, device=None):
+    """``(net, batches, sampler)``: what the training loop calls, iterates over and re-seeds
+    (the batches moved to ``device`` when given).
 
     Alone: the model itself and a DataLoader shuffling with ``default_rng(seed)``, sampler None.
     On N ranks: the model with SyncBatchNorm layers inside DistributedDataParallel, and batches
@@ -35,13 +36,13 @@ def prepare(model: nn.Module, data: nn.data.Dataset, batch_size: int, seed: int)
     world = dist.get_world_size()
     if world == 1:
         loader = nn.data.DataLoader(data, batch_size=batch_size, shuffle=True,
-                                    generator=np.random.default_rng(seed))
+                                    generator=np.random.default_rng(seed), device=device)
         return model, loader, None
     nn.SyncBatchNorm.convert_sync_batchnorm(model)  # swaps the layers inside (the root is not one)
     # SyncBatchNorm keeps the running statistics equal on every rank: no buffers to broadcast
     net = nn.parallel.DistributedDataParallel(model, broadcast_buffers=False)
     sampler = nn.data.DistributedSampler(data, seed=seed)
-    loader = nn.data.DataLoader(data, batch_size=-(-batch_size // world), sampler=sampler)
+    loader = nn.data.DataLoader(data, batch_size=-(-batch_size // world), sampler=sampler, device=device)
     return net, loader, sampler
 
 

@@ -15,6 +15,7 @@ import autograd
 import nn
 
 from .tasks import TaskResult, build_model
+from .training import device_of
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -185,8 +186,9 @@ def draw_classifier_graph(result: TaskResult, x: np.ndarray, y: np.ndarray, path
 
     model = result.model
     model.eval()
-    logits = model(autograd.tensor(x.astype(np.float32), name="kinematics"))
-    target = autograd.tensor(y.astype(np.float32))
+    device = device_of(model)  # (the batch goes where the model is: the GPU after --device cuda)
+    logits = model(autograd.tensor(x.astype(np.float32), name="kinematics", device=device))
+    target = autograd.tensor(y.astype(np.float32), device=device)
     loss = nn.functional.binary_cross_entropy_with_logits(logits, target)
     loss.name = "loss"
     with viz.record_grads():

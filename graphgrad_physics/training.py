@@ -4,11 +4,14 @@ line per epoch, early stopping on the validation metric, and the best model kept
 The training step runs through `autograd.compile` when that is faster: the first epoch times a
 few eager steps against a few replays of the compiled step and keeps the faster one (both give
 the same numbers, bit for bit, so the choice never changes a result); each epoch line says
-which ran."""
+which ran.
+
+`fit(..., device="cuda")` trains on a GPU through CuPy: the model moves there (in place) and
+each batch follows; steps run eagerly there (compile records numpy calls). `predict` runs on
+the device the model is on and returns host numpy arrays."""
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -67,11 +70,20 @@ def make_optimizer(name: str, params, lr: float, weight_decay: float) -> nn.opti
     raise ValueError(f"unknown optimizer {name!r}; expected one of {OPTIMIZERS}")
 
 
+def device_of(model: nn.Module):
+    """The device of the model's first parameter ("cpu" for a model without any)."""
+    p = next(iter(model.parameters()), None)
+    return autograd.device("cpu") if p is None else p.device
+
+
 def predict(model: nn.Module, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
-    """The model's outputs for ``x`` in eval mode without recording a graph, as float64."""
+    """The model's outputs for ``x`` in eval mode without recording a graph, as float64 on the
+    host (the batches go to the model's device)."""
     model.eval()
+    where = device_of(model)
+    loader = nn.data.DataLoader(x.astype(np.float32), batch_size, device=None if where == "cpu" else where)
     with autograd.no_grad():
-        outs = [model(xb).data for (xb,) in nn.data.DataLoader(x.astype(np.float32), batch_size)]
+        outs = [model(xb).numpy() for (xb,) in loader]
     return np.concatenate(outs).astype(np.float64)
 
 
@@ -154,6 +166,7 @@ def fit(
     verbose: bool = True,
     optimizer: str | Callable = "adamw",
     compiled: bool | None = None,
+    device: str = "cpu",
 ) -> History:
     """Train ``model`` on ``(x, y)``; after each epoch ``validate(model)`` gives named
     validation metrics, of which ``select`` picks the best epoch.
@@ -166,14 +179,21 @@ def fit(
     weight_decay) -> Optimizer``; a cosine schedule runs the learning rate down over ``epochs``.
     ``compiled``: run the training steps through `autograd.compile` (True), eagerly (False), or
     whichever the first steps show faster (None); the numbers are the same either way.
+    ``device``: "cpu" (numpy), or "cuda" / "cuda:<n>" to train on a GPU (CuPy): the model is
+    moved there in place and stays there (RuntimeError, before any training, without CUDA).
     """
     for name, value in (("epochs", epochs), ("batch_size", batch_size), ("patience", patience)):
         if int(value) < 1:
             raise ValueError(f"{task}: {name} must be at least 1; got {value}")
     if not lr > 0:
         raise ValueError(f"{task}: learning rate must be positive; got {lr}")
+    on_host = autograd.device(device) == "cpu"
+    if not on_host:
+        model.to(device)  # (raises, naming the device, when it is not available)
+        compiled = False  # compile records numpy calls: device steps run eagerly
     data = nn.data.TensorDataset(x.astype(np.float32), y.astype(np.float32))
-    net, batches, sampler = parallel.prepare(model, data, batch_size, seed)  # alone: net is model
+    net, batches, sampler = parallel.prepare(model, data, batch_size, seed,
+                                             device=None if on_host else device)  # alone: net is model
     verbose = verbose and parallel.is_main()
     make = optimizer if callable(optimizer) else lambda *a: make_optimizer(optimizer, *a)
     opt = make(model.parameters(), lr, weight_decay)
@@ -200,7 +220,7 @@ def fit(
             if n < 2:  # BatchNorm needs two samples to normalise a batch
                 continue
             loss = step(xb, yb)
-            total += float(loss.data) * n
+            total += float(loss) * n
             seen += n
         total, seen = parallel.total(total, seen)  # over the ranks
         sched.step()
@@ -212,8 +232,8 @@ def fit(
                                "seconds": seconds, "steps": step.mode or "eager"})
         history.steps = step.mode or "eager"
         improved = parallel.agree(best_state is None or sign * val > sign * history.best_val)
-        if improved:
-            best_state = copy.deepcopy(model.state_dict())
+        if improved:  # (host copies: load_state_dict puts them back on the model's device)
+            best_state = {k: v.numpy().copy() for k, v in model.state_dict().items()}
             history.best_epoch, history.best_val, since_best = epoch, val, 0
         else:
             since_best += 1
