@@ -144,10 +144,17 @@ def _index_targets(t, zshape, ignore_index: int, who: str):
         )
     xp = backend.namespace(t)
     valid = t != ignore_index
-    out = valid & ((t < 0) | (t >= c))
+    out = (t < 0) | (t >= c)
+    if not 0 <= ignore_index < c:
+        out &= valid
     if t.size and bool(xp.any(out)):  # (one read back from the device)
         raise IndexError(f"{who}: target {int(t[out][0])} is out of bounds for {c} classes")
-    return valid, xp.where(valid, t, xp.zeros_like(t))
+    return valid
+
+
+def _safe(t, valid):
+    """The targets with the ignored ones replaced by class 0 (to index with)."""
+    return backend.namespace(t).where(valid, t, backend.namespace(t).zeros_like(t))
 
 
 def _pick(w, index):
@@ -183,19 +190,21 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
         xp = backend.namespace(t_arr)
         if squeeze:
             t_arr = xp.reshape(t_arr, (1,))
-        valid, safe = _index_targets(t_arr, z.shape, ignore_index, who)
-        fvalid = xp.astype(valid, zd.dtype)
-        q = xp.astype(safe[..., None] == xp.arange(c, dtype=safe.dtype, device=safe.device), zd.dtype)
+        valid = _index_targets(t_arr, z.shape, ignore_index, who)
+        # one-hot by comparison: an ignored target (ignore_index outside 0..C-1) matches no class
+        q = xp.astype(t_arr[..., None] == xp.arange(c, dtype=t_arr.dtype, device=t_arr.device), zd.dtype)
         if eps:  # (1 - ε at the target, then ε/C everywhere)
             q *= 1.0 - eps
             q += eps / c
-        q *= fvalid[..., None]
+        masked = eps or 0 <= ignore_index < c
+        fvalid = xp.astype(valid, zd.dtype) if masked or w is not None else None
+        if masked:
+            q *= fvalid[..., None]
         if w is not None:
             q *= w
-            denom = xp.asarray(xp.sum(_pick(w, safe) * fvalid))  # (0-d arrays: no read back)
+            denom = xp.asarray(xp.sum(_pick(w, _safe(t_arr, valid)) * fvalid))  # (0-d arrays: no read back)
         else:
-            count = xp.sum(xp.astype(valid, backend.dtype_in(xp, "int64")))
-            denom = xp.asarray(xp.astype(count, zd.dtype))
+            denom = xp.asarray(xp.count_nonzero(valid), dtype=zd.dtype, device=zd.device)
         loss = autograd.softmax_cross_entropy(z, q)
         if squeeze:
             loss = loss.reshape(())
@@ -236,7 +245,8 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: st
     xp = backend.namespace(t)
     if squeeze:
         t = xp.reshape(t, (1,))
-    valid, safe = _index_targets(t, z.shape, ignore_index, who)
+    valid = _index_targets(t, z.shape, ignore_index, who)
+    safe = _safe(t, valid)
     wt = (_pick(w, safe) if w is not None else xp.ones(safe.shape, dtype=zd.dtype, device=safe.device))
     wt = wt * xp.astype(valid, zd.dtype)
     nd = safe.ndim  # (numpy's np.indices(safe.shape, sparse=True), from the array API)
