@@ -10,31 +10,67 @@ import math
 
 import numpy as np
 
+from ..backend import dtype_in, dtype_name, errstate, kind, namespace
 from ..node import call, raw
 from .elementwise import Exp, Where
 from .registry import Op
-from .shape import BroadcastTo
+from .shape import BroadcastTo, Reshape
 
 
 def kept_shape(shape: tuple, axis) -> tuple:
-    """The shape of a reduction over `axis` with keepdims=True."""
+    """The shape of a reduction over `axis` (a tuple, one int or None) with keepdims=True."""
     if axis is None:
         return (1,) * len(shape)
+    if isinstance(axis, int):
+        axis = (axis,)
     return tuple(1 if i in axis else s for i, s in enumerate(shape))
 
 
-def _spread(g, x, axis, keepdims):
-    """Gradient of a reduction's output, reshaped to keepdims form (a full reduction's
-    0-d gradient broadcasts as it is)."""
-    if keepdims or axis is None:
-        return g
-    return g.reshape(kept_shape(x.shape, axis))
+def reduced_shape(shape: tuple, axis) -> tuple:
+    """The shape of a reduction over `axis` with keepdims=False."""
+    if axis is None:
+        return ()
+    return tuple(s for i, s in enumerate(shape) if i not in axis)
+
+
+def _kept(a, x, axis, keepdims):
+    """A reduction's output or its gradient (Tensor or array) in keepdims form, to broadcast
+    against x (a 0-d one, from a full reduction, broadcasts as it is)."""
+    if keepdims or a.ndim == 0:
+        return a
+    return call(Reshape, a, shape=kept_shape(x.shape, axis))
+
+
+def _zero_mask(a):
+    """a == 0 as an array (numpy's comparison of a 0-d array gives a scalar)."""
+    return namespace(a).asarray(a == 0)
 
 
 def _count(shape, axis) -> int:
     if axis is None:
         return math.prod(shape)  # (np.prod on a tuple costs microseconds)
     return math.prod(shape[i] for i in axis)
+
+
+def _total(xp, x, axis, keepdims):
+    """xp.sum; for numpy floats the ufunc directly (np.sum's wrapper costs as much as a small sum)."""
+    if xp is np and x.dtype.kind == "f":
+        return np.add.reduce(x, axis=axis, keepdims=keepdims)
+    return xp.sum(x, axis=axis, keepdims=keepdims)
+
+
+def _widened(xp, x):
+    """x in float64 when it is float16/32 (squares of values near 1e20 overflow float32), else x."""
+    d = x.dtype
+    narrow = d.kind == "f" and d.itemsize < 8 if isinstance(d, np.dtype) else dtype_name(d) in ("float16", "float32")
+    return xp.astype(x, dtype_in(xp, np.float64)) if narrow else x
+
+
+def _max_or_zero(xp, x, axis, count):
+    """The max over `axis` with keepdims (the shift of exp-sums), zeros where the axis is empty."""
+    if count == 0:  # (the standard's max has no `initial`: an empty axis has no max)
+        return xp.zeros(kept_shape(x.shape, axis), dtype=x.dtype, device=x.device)
+    return xp.max(x, axis=axis, keepdims=True)
 
 
 class Sum(Op):
@@ -46,13 +82,11 @@ class Sum(Op):
 
     @staticmethod
     def forward(x, axis=None, keepdims=False):
-        if x.dtype.kind == "f":  # the ufunc directly: np.sum's wrapper costs more than a small sum
-            return np.add.reduce(x, axis=axis, keepdims=keepdims)
-        return np.sum(x, axis=axis, keepdims=keepdims)
+        return _total(namespace(x), x, axis, keepdims)
 
     @staticmethod
     def backward(g, out, needs, x, axis=None, keepdims=False):
-        return (call(BroadcastTo, _spread(g, x, axis, keepdims), shape=x.shape),)
+        return (call(BroadcastTo, _kept(g, x, axis, keepdims), shape=x.shape),)
 
 
 class Mean(Op):
@@ -64,13 +98,16 @@ class Mean(Op):
 
     @staticmethod
     def forward(x, axis=None, keepdims=False):
-        if x.dtype.kind == "f" and x.dtype.itemsize >= 4:  # (np.mean accumulates float16 in float32)
+        xp = namespace(x)
+        if xp is np and x.dtype.kind == "f" and x.dtype.itemsize >= 4:  # (np.mean's wrapper costs more)
             return np.true_divide(np.add.reduce(x, axis=axis, keepdims=keepdims), _count(x.shape, axis))
-        return np.mean(x, axis=axis, keepdims=keepdims)
+        if kind(x.dtype) in "biu":  # (the standard's mean takes floats; numpy's mean of ints is float64)
+            x = xp.astype(x, dtype_in(xp, np.float64))
+        return xp.mean(x, axis=axis, keepdims=keepdims)
 
     @staticmethod
     def backward(g, out, needs, x, axis=None, keepdims=False):
-        gk = _spread(g, x, axis, keepdims) / _count(x.shape, axis)
+        gk = _kept(g, x, axis, keepdims) / _count(x.shape, axis)
         return (call(BroadcastTo, gk, shape=x.shape),)
 
 
@@ -83,9 +120,10 @@ class _Extreme(Op, register=False):
     def backward(g, out, needs, x, axis=None, keepdims=False):
         # Ties share the gradient evenly (as torch.amax / numpy's subgradient convention).
         xd = raw(x)
-        hit = xd == raw(out if keepdims else out.reshape(kept_shape(xd.shape, axis)))
-        share = hit / hit.sum(axis=axis, keepdims=True)
-        return (_spread(g, x, axis, keepdims) * share.astype(xd.dtype, copy=False),)
+        xp = namespace(xd)
+        hit = xp.astype(xd == raw(_kept(raw(out), xd, axis, keepdims)), dtype_in(xp, np.float64))
+        share = hit / _total(xp, hit, axis, True)
+        return (_kept(g, x, axis, keepdims) * xp.astype(share, xd.dtype, copy=False),)
 
 
 class Max(_Extreme):
@@ -96,7 +134,7 @@ class Max(_Extreme):
 
     @staticmethod
     def forward(x, axis=None, keepdims=False):
-        return np.max(x, axis=axis, keepdims=keepdims)
+        return namespace(x).max(x, axis=axis, keepdims=keepdims)
 
 
 class Min(_Extreme):
@@ -107,15 +145,16 @@ class Min(_Extreme):
 
     @staticmethod
     def forward(x, axis=None, keepdims=False):
-        return np.min(x, axis=axis, keepdims=keepdims)
+        return namespace(x).min(x, axis=axis, keepdims=keepdims)
 
 
 def _logsumexp(x, axis=None, keepdims=False):
-    m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)  # (initial: an empty axis gives -inf)
-    m = np.where(np.isfinite(m), m, 0)
-    with np.errstate(divide="ignore"):  # log 0 = -inf: the sum over an empty axis
-        s = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
-    return s if keepdims else s.reshape(np.sum(x, axis=axis).shape)
+    xp = namespace(x)
+    m = _max_or_zero(xp, x, axis, _count(x.shape, axis))
+    m = xp.where(xp.isfinite(m), m, 0)
+    with errstate(xp, divide="ignore"):  # log 0 = -inf: the sum over an empty axis
+        s = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
+    return s if keepdims or s.ndim == 0 else xp.reshape(s, reduced_shape(x.shape, axis))
 
 
 class LogSumExp(Op):
@@ -132,16 +171,16 @@ class LogSumExp(Op):
 
     @staticmethod
     def backward(g, out, needs, x, axis=None, keepdims=False):
-        shape = kept_shape(x.shape, axis)
-        gk = g if keepdims else g.reshape(shape)
-        ok = out if keepdims else out.reshape(shape)
-        return (gk * call(Exp, x - ok),)
+        return (_kept(g, x, axis, keepdims) * call(Exp, x - _kept(out, x, axis, keepdims)),)
 
 
 def _std(x, axis=None, keepdims=False, ddof=0):
-    # float16/32 are squared in float64: values around 1e20 would overflow float32's square
-    wide = np.float64 if x.dtype.kind == "f" and x.dtype.itemsize < 8 else None
-    return np.asarray(np.std(x, axis=axis, keepdims=keepdims, ddof=ddof, dtype=wide)).astype(x.dtype, copy=False)
+    xp = namespace(x)
+    w = _widened(xp, x)
+    if kind(w.dtype) in "biu":  # (the standard's std takes floats; numpy's std of ints is float64)
+        w = xp.astype(w, dtype_in(xp, np.float64))
+    s = xp.std(w, axis=axis, keepdims=keepdims, correction=ddof)
+    return xp.astype(xp.asarray(s), x.dtype, copy=False)
 
 
 class Std(Op):
@@ -159,17 +198,19 @@ class Std(Op):
     @staticmethod
     def backward(g, out, needs, x, axis=None, keepdims=False, ddof=0):
         n = _count(x.shape, axis)
-        sk = out if keepdims else out.reshape(kept_shape(x.shape, axis))
-        zero = np.asarray(raw(sk) == 0)
-        scale = _spread(g, x, axis, keepdims) / (call(Where, zero, 1.0, sk) * (n - ddof))
+        sk = _kept(out, x, axis, keepdims)
+        zero = _zero_mask(raw(sk))
+        scale = _kept(g, x, axis, keepdims) / (call(Where, zero, 1.0, sk) * (n - ddof))
         d = x - call(Mean, x, axis=axis, keepdims=True)
         return (call(Where, zero, 0.0, scale) * d,)
 
 
 def _norm(x, axis=None, keepdims=False):
-    wide = np.float64 if x.dtype.kind == "f" and x.dtype.itemsize < 8 else x.dtype  # (as _std)
-    sq = np.square(x, dtype=wide)
-    return np.sqrt(np.add.reduce(sq, axis=axis, keepdims=keepdims)).astype(x.dtype, copy=False)
+    xp = namespace(x)
+    total = _total(xp, xp.square(_widened(xp, x)), axis, keepdims)
+    if kind(total.dtype) in "biu":  # (the standard's sqrt takes floats; numpy's casts ints to float64)
+        total = xp.astype(total, dtype_in(xp, np.float64))
+    return xp.astype(xp.sqrt(total), x.dtype, copy=False)
 
 
 class Norm(Op):
@@ -187,9 +228,9 @@ class Norm(Op):
 
     @staticmethod
     def backward(g, out, needs, x, axis=None, keepdims=False):
-        nk = out if keepdims else out.reshape(kept_shape(x.shape, axis))
-        zero = np.asarray(raw(nk) == 0)
-        scale = _spread(g, x, axis, keepdims) / call(Where, zero, 1.0, nk)
+        nk = _kept(out, x, axis, keepdims)
+        zero = _zero_mask(raw(nk))
+        scale = _kept(g, x, axis, keepdims) / call(Where, zero, 1.0, nk)
         return (call(Where, zero, 0.0, scale) * x,)
 
 
@@ -239,18 +280,29 @@ def _log_softmax_ref(lane):
     return [v - lse for v in lane]
 
 
+def _axis_length(x, axis) -> int:
+    return x.shape[axis] if x.ndim else 1
+
+
 def _softmax(x, axis):
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True, initial=-np.inf))  # (empty axis: empty result)
-    return e / np.sum(e, axis=axis, keepdims=True)
+    xp = namespace(x)
+    e = xp.exp(x - _max_or_zero(xp, x, axis, _axis_length(x, axis)))  # (empty axis: empty result)
+    return e / xp.sum(e, axis=axis, keepdims=True)
 
 
 def _log_softmax(x, axis):
     # (x - m) - log Σ exp(x - m), not x - logsumexp: with logits of 1e8 in float32, 1e8 + log 3
     # rounds back to 1e8 and three equal logits would give a cross-entropy of 0 instead of log 3
-    m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
-    s = x - np.where(np.isfinite(m), m, 0)
-    with np.errstate(divide="ignore"):
-        return s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
+    xp = namespace(x)
+    m = _max_or_zero(xp, x, axis, _axis_length(x, axis))
+    s = x - xp.where(xp.isfinite(m), m, 0)
+    with errstate(xp, divide="ignore"):
+        return s - xp.log(xp.sum(xp.exp(s), axis=axis, keepdims=True))
+
+
+def _lane_sum(a, axis):
+    """Σ along one axis, kept (a Tensor or an array; a 0-d one sums over no axis, as Tensor.sum)."""
+    return call(Sum, a, axis=(axis,) if a.ndim else None, keepdims=True)
 
 
 class Softmax(Op):
@@ -266,7 +318,7 @@ class Softmax(Op):
 
     @staticmethod
     def backward(g, out, needs, x, axis):
-        return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
+        return (out * (g - _lane_sum(g * out, axis)),)
 
 
 class LogSoftmax(Op):
@@ -282,5 +334,4 @@ class LogSoftmax(Op):
 
     @staticmethod
     def backward(g, out, needs, x, axis):
-        return (g - call(Exp, out) * g.sum(axis=axis, keepdims=True),)
-
+        return (g - call(Exp, out) * _lane_sum(g, axis),)
