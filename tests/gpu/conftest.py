@@ -63,7 +63,7 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")  # (session: hypothesis refuses function-scoped fixtures)
 def target():
     """The device under test: .device ("cuda", or array_api_strict in a dry run), .lib (the
     array library's name), .array (numpy -> that library), .cupy (None in a dry run), .sync()."""
