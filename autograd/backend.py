@@ -43,13 +43,20 @@ def namespace_of(*values):
     for v in values:
         if type(v) is np.ndarray:
             return np
-        if not isinstance(v, (int, float, bool, complex, np.generic)) and hasattr(v, "__array_namespace__"):
+        if not isinstance(v, (int, float, bool, complex)) and is_array(v):
             return namespace(v)
     return np
 
 
 def _lookup(a):
     t = type(a)
+    if t.__module__.split(".")[0] == "cupy":  # (by name first: whatever CuPy's version implements)
+        try:
+            import array_api_compat.cupy as xp
+        except ImportError:
+            import cupy as xp
+        _BY_TYPE[t] = xp
+        return xp
     if isinstance(a, (np.ndarray, np.generic, int, float, bool, complex)) or not hasattr(a, "__array_namespace__"):
         return np  # numpy subclasses (compile's traced arrays), scalars, lists
     try:
@@ -67,8 +74,12 @@ def is_numpy(a) -> bool:
 
 
 def is_array(a) -> bool:
-    """True for numpy arrays and other array-API arrays (not for scalars or lists)."""
-    return isinstance(a, np.ndarray) or (not isinstance(a, np.generic) and hasattr(a, "__array_namespace__"))
+    """True for numpy arrays and other array-API arrays, CuPy's included (not for scalars or lists)."""
+    if isinstance(a, np.ndarray):
+        return True
+    if isinstance(a, np.generic):
+        return False
+    return hasattr(a, "__array_namespace__") or (type(a).__module__.startswith("cupy") and hasattr(a, "shape"))
 
 
 def library(a) -> str:
@@ -189,7 +200,7 @@ def to_numpy(a) -> np.ndarray:
     """A host numpy array with `a`'s values (a copy for device arrays, `a` itself for numpy)."""
     if isinstance(a, np.ndarray):
         return a
-    if isinstance(a, np.generic) or not hasattr(a, "__array_namespace__"):
+    if not is_array(a):
         return np.asarray(a)
     if library(a) == "cupy":
         return a.get()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import is_array, kind
-from .node import apply, raw
+from .node import apply, raw, same_device
 from .operations import as_tensor
 from .ops import nn_ops
 from .tensor import Tensor
@@ -25,6 +25,7 @@ def same_float_dtype(op: str, *xs) -> None:
     """Raise when floating inputs of a product differ in dtype (numpy would silently upcast)."""
     dts = [d.dtype for d in (raw(x) for x in xs if x is not None) if is_array(d)]
     if len(dts) > 1 and any(dt is not dts[0] for dt in dts):  # (the common case ends here)
+        same_device(op, [raw(x) for x in xs if x is not None])  # (the device first: it is the cause)
         floats = [dt for dt in dts if kind(dt) == "f"]
         if len(set(floats)) > 1:
             raise TypeError(

@@ -128,7 +128,7 @@ def apply(op, *args, **attrs):
             if kind is None:
                 kind = type(d)
             elif type(d) is not kind:
-                _same_device(op, datas + [d])
+                same_device(op.name, datas + [d])
             datas.append(d)
             r = a._requires_grad
             needs.append(r)
@@ -139,7 +139,7 @@ def apply(op, *args, **attrs):
     try:
         out = op.forward(*datas, **attrs)
     except (ValueError, TypeError, IndexError) as e:
-        _same_device(op, datas)
+        same_device(op.name, datas)
         raise _retyped(e, _forward_error(op, datas, attrs, e)) from None
     if type(out) is not np.ndarray:
         out = _array(out)
@@ -209,7 +209,7 @@ def binary(op, a, b):
     try:
         out = op.forward(ad, bd)
     except (ValueError, TypeError) as e:
-        _same_device(op, (ad, bd))
+        same_device(op.name, (ad, bd))
         raise _retyped(e, _forward_error(op, (ad, bd), None, e)) from None
     if type(out) is not np.ndarray:
         out = _array(out)
@@ -289,11 +289,11 @@ def _operands(op, a, b):
     if not (hasattr(a, "dtype") and hasattr(b, "dtype")):
         return a, b
     if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):  # (compile's traced arrays are numpy's)
-        _same_device(op, (a, b))
+        same_device(op.name, (a, b))
     return promote(a, b) if a.dtype != b.dtype else (a, b)
 
 
-def _same_device(op, datas) -> None:
+def same_device(name: str, datas) -> None:
     """Raise when the op's array inputs live on different devices or in different array
     libraries (as PyTorch: nothing is copied between devices silently)."""
     seen = {}
@@ -303,7 +303,7 @@ def _same_device(op, datas) -> None:
     if len(seen) > 1:
         (d0, i0), (d1, i1) = list(seen.items())[:2]
         raise RuntimeError(
-            f"{op.name}: expected all inputs on one device, but input {i0} is on {d0} and input {i1} "
+            f"{name}: expected all inputs on one device, but input {i0} is on {d0} and input {i1} "
             f"is on {d1}; move one with .to({d0!r}) or .to({d1!r})"
         )
 
@@ -311,7 +311,7 @@ def _same_device(op, datas) -> None:
 def _array(out):
     """An op's result as an array: numpy scalars and numpy subclasses become numpy arrays,
     another library's arrays stay as they are."""
-    if isinstance(out, (np.ndarray, np.generic)) or not hasattr(out, "__array_namespace__"):
+    if isinstance(out, (np.ndarray, np.generic)) or not backend.is_array(out):
         return np.asarray(out)
     return out
 
