@@ -56,6 +56,8 @@ def _total(xp, x, axis, keepdims):
     """xp.sum; for numpy floats the ufunc directly (np.sum's wrapper costs as much as a small sum)."""
     if xp is np and x.dtype.kind == "f":
         return np.add.reduce(x, axis=axis, keepdims=keepdims)
+    if kind(x.dtype) == "b":  # (the standard's sum takes numbers; numpy counts booleans in int64)
+        x = xp.astype(x, dtype_in(xp, np.int64))
     return xp.sum(x, axis=axis, keepdims=keepdims)
 
 
@@ -134,7 +136,10 @@ class Max(_Extreme):
 
     @staticmethod
     def forward(x, axis=None, keepdims=False):
-        return namespace(x).max(x, axis=axis, keepdims=keepdims)
+        xp = namespace(x)
+        if kind(x.dtype) == "b":  # (the standard's max takes numbers; the max of booleans is any)
+            return xp.any(x, axis=axis, keepdims=keepdims)
+        return xp.max(x, axis=axis, keepdims=keepdims)
 
 
 class Min(_Extreme):
@@ -145,7 +150,10 @@ class Min(_Extreme):
 
     @staticmethod
     def forward(x, axis=None, keepdims=False):
-        return namespace(x).min(x, axis=axis, keepdims=keepdims)
+        xp = namespace(x)
+        if kind(x.dtype) == "b":  # (the min of booleans is all)
+            return xp.all(x, axis=axis, keepdims=keepdims)
+        return xp.min(x, axis=axis, keepdims=keepdims)
 
 
 def _logsumexp(x, axis=None, keepdims=False):
