@@ -76,7 +76,7 @@ class SoftmaxCrossEntropy(Op):
     @staticmethod
     def backward(g, out, needs, z, q):
         logp = call(LogSoftmax, z, axis=z.ndim - 1)
-        gk = call(Reshape, g, shape=tuple(g.shape) + (1,))
+        gk = g[..., None]
         if needs[0]:
             gz = gk * (call(Exp, logp) * call(Sum, q, axis=(q.ndim - 1,), keepdims=True) - q)
         else:

@@ -161,7 +161,7 @@ class UnIndex(Op):
     def forward(g, shape, index):
         z = namespace(g).zeros(shape, dtype=g.dtype, device=g.device)
         if is_basic_index(index):
-            _assign(z, index, g)
+            assign(z, index, g)
         else:
             scatter_add(z, index, g)
         return z
@@ -171,7 +171,9 @@ class UnIndex(Op):
         return (call(GetItem, gg, index=index),)
 
 
-def _assign(out, index, v):
+def assign(out, index, v) -> None:
+    """out[index] = v in place, by numpy's rules, for arrays of any library (the forms the
+    library's own indexing refuses go through `_put`)."""
     try:
         out[index] = v
     except (IndexError, TypeError):
@@ -192,7 +194,7 @@ class SetItem(Op):
     @staticmethod
     def forward(x, v, index):
         out = namespace(x).asarray(x, copy=True)
-        _assign(out, index, v)
+        assign(out, index, v)
         return out
 
     @staticmethod
