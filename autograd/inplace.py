@@ -80,7 +80,8 @@ def _mark_stale_views(t, change: str) -> None:
 
 
 def _writable(name, t):
-    if not t.data.flags.writeable:
+    flags = getattr(t.data, "flags", None)  # (numpy's and CuPy's; other libraries don't say)
+    if flags is not None and not getattr(flags, "writeable", True):
         raise RuntimeError(
             f"{name}: the tensor (shape {t.shape}) is a read-only view (for example of broadcast_to); "
             "clone() it before changing it in place"
@@ -194,7 +195,7 @@ def setitem(self: Tensor, index, value) -> None:
     v = raw(value)
 
     def kernel(a):
-        a[index] = v
+        S.assign(a, index, v)
 
     _mutate("setitem", self, S.SetItem, (value,), {"index": index}, kernel=kernel)
 
