@@ -251,7 +251,8 @@ class Optimizer:
     def _work(self, p: Tensor):
         """A scratch array shaped like p (reused every step: no allocation on the hot path)."""
         w, d = self._scratch.get(p), p.data
-        if w is None or type(w) is not type(d) or w.shape != d.shape or w.dtype != d.dtype or w.device != d.device:
+        if (w is None or type(w) is not type(d) or w.shape != d.shape or w.dtype != d.dtype
+                or (type(d) is not np.ndarray and w.device != d.device)):  # (numpy: one device)
             w = backend.namespace(d).empty_like(d)
             self._scratch[p] = w
             state = self.state.get(p)
