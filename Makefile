@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 # One BLAS thread: the demo's small matrices gain nothing from more; on the shared 2-core machine
 # the demo took 121 s of CPU with two BLAS threads and 19 s with one (75 s wall clock, under load)
 demo: $(STAMP)
-	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m graphgrad_physics --out report
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m graphgrad_physics --out report $(ARGS)
 
 # The note's lessons over 3 seeds (learning rate, batch norm, regularization, Adam): lessons/
 lessons: $(STAMP)

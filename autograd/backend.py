@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 
 import numpy as np
 
@@ -226,6 +227,12 @@ def on_device(a, device, who: str = "to"):
     if not isinstance(device, str) and hasattr(device, "asarray"):  # a namespace
         return a if is_array(a) and namespace(a) is device else device.asarray(to_numpy(a), copy=True)
     dev = str(device)
+    lib = dev.split(":")[0]
+    if lib not in ("cpu", "cuda"):  # another library's device name, as device_name gives it
+        xp = sys.modules.get(lib)  # (a library whose arrays exist has been imported)
+        if xp is None or not hasattr(xp, "asarray"):
+            raise RuntimeError(f"{who}: unknown device {dev!r}; expected 'cpu', 'cuda' or 'cuda:<n>'")
+        return on_device(a, xp, who)
     here = device_name(a) if is_array(a) else "cpu"
     if dev == here or (dev == "cuda" and here.startswith("cuda")):
         return a

@@ -45,7 +45,7 @@ def _dtype(fn: str, dtype, default) -> np.dtype:
     if dtype is None:
         return np.dtype(default)
     try:
-        dt = np.dtype(dtype)
+        dt = np.dtype(dtype) if isinstance(dtype, (str, type, np.dtype)) else backend.numpy_dtype(dtype)
     except TypeError:
         raise TypeError(
             f"{fn}: dtype={dtype!r} is not a dtype; expected a numpy dtype, its name ('float32') "

@@ -618,3 +618,20 @@ def test_flat_is_opt_in_and_reaches_every_optimizer():
     with pytest.raises(TypeError) as e:
         Plain([nn.Parameter(np.zeros(2))], {}, flat=True)
     assert str(e.value) == "Plain: flat=True needs the optimizer's formulas in _math()"
+
+
+@pytest.mark.parametrize("make", [lambda ps: nn.optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.1, flat=True),
+                                  lambda ps: nn.optim.Adam(ps, lr=0.1, weight_decay=0.1, flat=True),
+                                  lambda ps: nn.optim.AdamW(ps, lr=0.1, flat=True)])
+def test_flat_step_leaves_a_parameter_without_gradient_as_it_is(make):
+    """As PyTorch: `.grad` None means no update, even with weight decay (flat=True too)."""
+    autograd.manual_seed(0)
+    used, unused = nn.Linear(2, 2), nn.Linear(2, 2)
+    opt = make(list(used.parameters()) + list(unused.parameters()))
+    before, used_before = unused.weight.data.copy(), used.weight.data.copy()
+    for _ in range(2):
+        used(autograd.ones(1, 2)).sum().backward()
+        unused.weight.grad = unused.bias.grad = None
+        opt.step()
+    np.testing.assert_array_equal(unused.weight.data, before)
+    assert not np.array_equal(used.weight.data, used_before)

@@ -9,7 +9,8 @@ formulas are elementwise), and data-parallel training has one buffer per dtype t
 all-reduce. Parameters keep their identity; `state_dict()` is the same as without it. What
 differs, as PyTorch's `zero_grad(set_to_none=False)`: `zero_grad()` zeroes the gradient buffer
 in place, so `.grad` stays a view and backward accumulates straight into it, and a parameter
-without a gradient is updated as if it were zero. `p.data = new` or a new `.grad` Tensor set
+that backward did not reach since is updated with a zero gradient (weight decay and momentum
+still move it). A parameter whose `.grad` is None is left as it is, as in PyTorch. `p.data = new` or a new `.grad` Tensor set
 from outside is copied into the buffer at the next step; the views follow.
 """
 
@@ -123,8 +124,11 @@ class Optimizer:
         autograd.compile.set_label("update", type(self).__name__)  # (names its kernels in a plan)
         with autograd.no_grad():
             if self._flat is not None:
-                self._sync()
+                skipped = self._sync()
+                kept = [(a, backend.copy(a)) for p in skipped for a in self._arrays_of(p)]
                 self._update_flat()
+                for a, before in kept:  # (as PyTorch: a parameter without a gradient is not stepped)
+                    a[...] = before
             else:
                 for group in self.param_groups:
                     self._update(group)
@@ -200,9 +204,14 @@ class Optimizer:
             buf = self._flat[key] = make(n, dtype=dtype, device=device)
         return xp.reshape(buf[offset : offset + p.data.size], p.data.shape)
 
-    def _sync(self) -> None:
+    def _arrays_of(self, p) -> list:
+        """The flat views that belong to parameter `p`: its data and its array state."""
+        return [self._views[p]] + [v for v in self.state.get(p, {}).values() if backend.is_array(v)]
+
+    def _sync(self) -> list:
         """Copy into the buffers what was set from outside since the last step (`p.data = new`,
-        a new `.grad` Tensor, none at all: zeros) and point it back to the views."""
+        a new `.grad` Tensor, none at all: zeros) and point it back to the views. Returns the
+        parameters that had no gradient (`.grad` None), which the step must leave as they are."""
         for p, view in self._views.items():
             d = p.data
             if d is not view:
@@ -211,14 +220,17 @@ class Optimizer:
                     return self._sync()
                 view[...] = d
                 p.data = view
+        skipped = []
         for p, gv in self._grad_views.items():
             gt = p.grad
             if gt is None:
                 gv[...] = 0
                 p.grad = self._grad_tensors[p]
+                skipped.append(p)
             elif gt.data is not gv:
                 gv[...] = gt.data
                 gt.data = gv
+        return skipped
 
     def _update_flat(self) -> None:
         """One update per parameter group and dtype, on the flat buffers' slices."""
