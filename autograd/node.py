@@ -202,7 +202,8 @@ def binary(op, a, b):
     ra = ta and a._requires_grad
     rb = tb and b._requires_grad
     if type(ad) is not type(bd):  # (two numpy arrays of one dtype skip both tests)
-        if not (type(bd) is float or type(bd) is int or type(ad) is float or type(ad) is int):
+        if not ((type(bd) is float or type(bd) is int) and type(ad) is np.ndarray
+                or (type(ad) is float or type(ad) is int) and type(bd) is np.ndarray):
             ad, bd = _operands(op, ad, bd)
     elif ad.dtype is not bd.dtype:
         ad, bd = _operands(op, ad, bd)
@@ -287,10 +288,25 @@ def _operands(op, a, b):
     """`binary`'s operands when they are not two numpy arrays of one dtype: one array library
     and device (else a clear error), then `promote`."""
     if not (hasattr(a, "dtype") and hasattr(b, "dtype")):
-        return a, b
+        if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+            return a, b  # (numpy's own rules for a number beside an array)
+        return _with_number(a, b) if hasattr(a, "dtype") else _with_number(b, a)[::-1]
     if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):  # (compile's traced arrays are numpy's)
         same_device(op.name, (a, b))
     return promote(a, b) if a.dtype != b.dtype else (a, b)
+
+
+def _with_number(a, n):
+    """An array of another library beside a Python number: the array cast where numpy would
+    promote (a bool or integer array beside a float becomes float64, a bool beside an int
+    int64), since the standard leaves mixed kinds undefined."""
+    if not hasattr(a, "dtype") or not isinstance(n, (int, float)):
+        return a, n
+    k = backend.kind(a.dtype)
+    if k in "biu" and isinstance(n, float) or k == "b" and type(n) is int:
+        xp = backend.namespace(a)
+        a = xp.astype(a, xp.float64 if isinstance(n, float) else xp.int64)
+    return a, n
 
 
 def same_device(name: str, datas) -> None:

@@ -412,3 +412,15 @@ def test_in_place_changes_on_strict_arrays_match_numpy():
             assert backend.library(y.data) == "array_api_strict" and backend.library(c.data) == "array_api_strict"
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
+
+
+@needs_strict
+def test_numbers_beside_bool_and_integer_strict_arrays_promote_as_numpy():
+    """The standard leaves a float beside a bool or integer array undefined; graphgrad casts
+    as numpy does, so `(z > 0) * 1.0` is the same on every library."""
+    for make in (lambda t: t, lambda t: t.to(xs)):
+        z = make(autograd.tensor([-1.0, 2.0]))
+        n = make(autograd.tensor([1, 2]))
+        got = [(z > 0) * 1.0, 2.5 * (z > 0), n / 2.0, (z > 0) + 1]
+        assert [backend.dtype_name(g.dtype) for g in got] == ["float64", "float64", "float64", "int64"]
+        assert [g.tolist() for g in got] == [[0.0, 1.0], [0.0, 2.5], [0.5, 1.0], [1, 2]]
