@@ -12,6 +12,7 @@ import numpy as np
 
 from ..backend import dtype_in, dtype_name, errstate, kind, namespace
 from ..node import call, raw
+from ..tensor import Tensor
 from .elementwise import Exp, Where
 from .registry import Op
 from .shape import BroadcastTo, Reshape
@@ -38,6 +39,8 @@ def _kept(a, x, axis, keepdims):
     against x (a 0-d one, from a full reduction, broadcasts as it is)."""
     if keepdims or a.ndim == 0:
         return a
+    if type(a) is np.ndarray:  # (the method: np.reshape's wrapper costs a quarter of Sum's backward)
+        return a.reshape(kept_shape(x.shape, axis))
     return call(Reshape, a, shape=kept_shape(x.shape, axis))
 
 
@@ -59,6 +62,11 @@ def _total(xp, x, axis, keepdims):
     if kind(x.dtype) == "b":  # (the standard's sum takes numbers; numpy counts booleans in int64)
         x = xp.astype(x, dtype_in(xp, np.int64))
     return xp.sum(x, axis=axis, keepdims=keepdims)
+
+
+def _cast(xp, a, dtype):
+    """a in `dtype` (a itself when it is in it already)."""
+    return a if a.dtype == dtype else xp.astype(a, dtype)
 
 
 def _widened(xp, x):
@@ -101,7 +109,8 @@ class Mean(Op):
     @staticmethod
     def forward(x, axis=None, keepdims=False):
         xp = namespace(x)
-        if xp is np and x.dtype.kind == "f" and x.dtype.itemsize >= 4:  # (np.mean's wrapper costs more)
+        # numpy floats: the ufunc, as in Sum (float16 goes to np.mean, which accumulates it in float32)
+        if xp is np and x.dtype.kind == "f" and x.dtype.itemsize >= 4:
             return np.true_divide(np.add.reduce(x, axis=axis, keepdims=keepdims), _count(x.shape, axis))
         if kind(x.dtype) in "biu":  # (the standard's mean takes floats; numpy's mean of ints is float64)
             x = xp.astype(x, dtype_in(xp, np.float64))
@@ -123,9 +132,9 @@ class _Extreme(Op, register=False):
         # Ties share the gradient evenly (as torch.amax / numpy's subgradient convention).
         xd = raw(x)
         xp = namespace(xd)
-        hit = xp.astype(xd == raw(_kept(raw(out), xd, axis, keepdims)), dtype_in(xp, np.float64))
+        hit = xp.astype(xd == _kept(raw(out), xd, axis, keepdims), dtype_in(xp, np.float64))
         share = hit / _total(xp, hit, axis, True)
-        return (_kept(g, x, axis, keepdims) * xp.astype(share, xd.dtype, copy=False),)
+        return (_kept(g, x, axis, keepdims) * _cast(xp, share, xd.dtype),)
 
 
 class Max(_Extreme):
@@ -161,7 +170,7 @@ def _logsumexp(x, axis=None, keepdims=False):
     m = _max_or_zero(xp, x, axis, _count(x.shape, axis))
     m = xp.where(xp.isfinite(m), m, 0)
     with errstate(xp, divide="ignore"):  # log 0 = -inf: the sum over an empty axis
-        s = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
+        s = xp.log(_total(xp, xp.exp(x - m), axis, True)) + m
     return s if keepdims or s.ndim == 0 else xp.reshape(s, reduced_shape(x.shape, axis))
 
 
@@ -188,7 +197,7 @@ def _std(x, axis=None, keepdims=False, ddof=0):
     if kind(w.dtype) in "biu":  # (the standard's std takes floats; numpy's std of ints is float64)
         w = xp.astype(w, dtype_in(xp, np.float64))
     s = xp.std(w, axis=axis, keepdims=keepdims, correction=ddof)
-    return xp.astype(xp.asarray(s), x.dtype, copy=False)
+    return _cast(xp, xp.asarray(s), x.dtype)
 
 
 class Std(Op):
@@ -218,7 +227,7 @@ def _norm(x, axis=None, keepdims=False):
     total = _total(xp, xp.square(_widened(xp, x)), axis, keepdims)
     if kind(total.dtype) in "biu":  # (the standard's sqrt takes floats; numpy's casts ints to float64)
         total = xp.astype(total, dtype_in(xp, np.float64))
-    return xp.astype(xp.sqrt(total), x.dtype, copy=False)
+    return _cast(xp, xp.sqrt(total), x.dtype)
 
 
 class Norm(Op):
@@ -295,7 +304,7 @@ def _axis_length(x, axis) -> int:
 def _softmax(x, axis):
     xp = namespace(x)
     e = xp.exp(x - _max_or_zero(xp, x, axis, _axis_length(x, axis)))  # (empty axis: empty result)
-    return e / xp.sum(e, axis=axis, keepdims=True)
+    return e / _total(xp, e, axis, True)
 
 
 def _log_softmax(x, axis):
@@ -305,12 +314,15 @@ def _log_softmax(x, axis):
     m = _max_or_zero(xp, x, axis, _axis_length(x, axis))
     s = x - xp.where(xp.isfinite(m), m, 0)
     with errstate(xp, divide="ignore"):
-        return s - xp.log(xp.sum(xp.exp(s), axis=axis, keepdims=True))
+        return s - xp.log(_total(xp, xp.exp(s), axis, True))
 
 
 def _lane_sum(a, axis):
-    """Σ along one axis, kept (a Tensor or an array; a 0-d one sums over no axis, as Tensor.sum)."""
-    return call(Sum, a, axis=(axis,) if a.ndim else None, keepdims=True)
+    """Σ along one axis, kept: a Sum op for a Tensor (over no axis when it is 0-d, as Tensor.sum),
+    the sum itself for an array."""
+    if isinstance(a, Tensor):
+        return call(Sum, a, axis=(axis,) if a.ndim else None, keepdims=True)
+    return _total(namespace(a), a, axis, True)
 
 
 class Softmax(Op):
