@@ -10,8 +10,6 @@ numbers, one temporary more).
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 
 from autograd import backend
@@ -21,13 +19,6 @@ def place(a, device):
     """`a` on `device`: "cpu", "cuda" / "cuda:<n>", an array namespace (`array_api_strict`), or
     the name a Tensor's `.device` gives an array of another library ("array_api_strict:CPU_DEVICE").
     The array itself when it is there already; raises RuntimeError naming a device we don't have."""
-    if isinstance(device, str):
-        lib = device.split(":")[0]
-        if lib not in ("cpu", "cuda"):  # "<library>:<device>": that library's namespace
-            try:
-                device = importlib.import_module(lib)
-            except ImportError:
-                raise RuntimeError(f"to: unknown device {device!r}; expected 'cpu', 'cuda' or 'cuda:<n>'") from None
     return backend.on_device(a, device)
 
 
