@@ -88,7 +88,7 @@ class Node(_Shaped):
         if self.args is None or not self.op.plan(self.needs)[i]:
             return None
         a = self.args[i]
-        return a if backend.is_array(a) and not isinstance(a, np.generic) else None
+        return a if backend.is_array(a) else None
 
     def __repr__(self):
         return f"<{self.op.name}>"
@@ -314,7 +314,7 @@ def same_device(name: str, datas) -> None:
     libraries (as PyTorch: nothing is copied between devices silently)."""
     seen = {}
     for i, d in enumerate(datas):
-        if backend.is_array(d) and not isinstance(d, np.generic):
+        if backend.is_array(d):
             seen.setdefault(backend.device_name(d), i)
     if len(seen) > 1:
         (d0, i0), (d1, i1) = list(seen.items())[:2]
@@ -429,7 +429,7 @@ def unpack(node):
     plan = node.op.plan(node.needs)
     args = []
     for a, e, saved in zip(node.args, node.edges, plan):
-        if saved and backend.is_array(a) and not isinstance(a, np.generic):
+        if saved and backend.is_array(a):
             if e is None:
                 a = make(a)
             elif isinstance(e, Tensor):
