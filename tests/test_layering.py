@@ -17,7 +17,8 @@ LAYERS = [
     "ops.elementwise", "ops.shape", "ops.reductions", "ops.linalg", "ops.nn_ops", "ops.device", "ops",
     "engine", "operations", "inplace", "fused", "factories", "grad", "function", "functional",
     "testing.gradcheck", "testing.strategies", "testing",
-    "viz.render", "viz.record", "viz.graph", "viz.dot", "viz",
+    "viz.render", "viz.record", "viz.vertices", "viz.saved", "viz.build", "viz.modules", "viz.contract", "viz.fold",
+    "viz.graph", "viz.text", "viz.layout", "viz.labeller", "viz.dot", "viz",
     "compile.trace", "compile.scope", "compile.plan", "compile.vjp", "compile", "demo", "",
 ]
 
