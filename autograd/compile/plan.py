@@ -182,16 +182,43 @@ def build(rec: Recorder, scope, out_template, steps=None, inputs=(), saved=None,
     values = rec.values
     steps = list(rec.steps if steps is None else steps)
     R = _roots(rec)
+    live = _live(scope, out_template, saved)
+    _mark_effects(steps, values, R)
+    steps = _drop_dead(steps, R, live)  # 1.
+    written_roots = {R[w] for s in steps for w in s.writes}
+    steps = _fold_constants(rec, steps, R, written_roots)  # 2.
+    # 3. guards before the first effect; then each pure step computed once
+    steps, first_effect = _hoist(steps, values, R)
+    steps, alias = _dedupe(steps, values, R, written_roots, live)
+    namespace = dict(namespace or {}, Miss=Miss, make=make, ndarray=np.ndarray)
+    buffers, nbytes = _buffers(rec, steps, R, alias, live)  # 4.
+    src = _Source(namespace, values, alias)
+    source = _write(src, values, steps, buffers, scope, out_template, inputs, saved, live)  # 5.
+    for v in values:
+        if v.kind == "ext" and v.scalar is None:
+            v.obj = None  # (the arrays of the capture's call need not live on)
+    return Plan(source, namespace, steps, rec, len(buffers), nbytes, first_effect, {})
+
+
+def _live(scope, out_template, saved) -> set:
+    """The values the plan hands out: its outputs, the saved values, what it writes back."""
     live = set(saved or ())
     _refs(out_template, live)
     for _, ref in scope.writebacks if scope is not None else ():
         _refs(ref, live)
+    return live
+
+
+def _mark_effects(steps: list[Step], values, R):
+    """A step writing into an external array changes state outside the plan."""
     ext_roots = {R[v.id] for v in values if v.kind == "ext"}
     for s in steps:
         if any(R[w] in ext_roots for w in s.writes):
             s.effect = True
 
-    # 1. dead steps
+
+def _drop_dead(steps: list[Step], R, live: set) -> list[Step]:
+    """The steps something needs: effects, guards, and what they or the live values read."""
     needed_values = set(live)
     needed_roots = {R[k] for k in live}
     keep = []
@@ -202,10 +229,12 @@ def build(rec: Recorder, scope, out_template, steps=None, inputs=(), saved=None,
             needed_values.update(s.reads)
             needed_roots.update(R[r] for r in s.reads)
             needed_roots.update(R[w] for w in s.writes)
-    steps = keep[::-1]
+    return keep[::-1]
 
-    # 2. constants
-    written_roots = {R[w] for s in steps for w in s.writes}
+
+def _fold_constants(rec: Recorder, steps: list[Step], R, written_roots: set) -> list[Step]:
+    """Steps reading only constants become constants (their values turned "const")."""
+    values = rec.values
     folded = set()
     kept = []
     for s in steps:
@@ -220,31 +249,21 @@ def build(rec: Recorder, scope, out_template, steps=None, inputs=(), saved=None,
                 folded.add(o)
             continue
         kept.append(s)
-    steps = kept
+    return kept
 
-    # 3. guards before the first effect; then each pure step computed once
-    steps, first_effect = _hoist(steps, values, R)
-    steps, alias = _dedupe(steps, values, R, written_roots, live)
 
-    # 4. buffers: one per temporary array, shared by temporaries whose lives don't overlap
-    namespace = dict(namespace or {}, Miss=Miss, make=make, ndarray=np.ndarray)
+def _buffers(rec: Recorder, steps: list[Step], R, alias: dict, live: set) -> tuple[dict, int]:
+    """One buffer per temporary array, shared by temporaries whose lives don't overlap:
+    value id -> buffer, and the bytes allocated."""
+    values = rec.values
     escaping_roots = {R[k] for k in live}
-    last = {}  # root -> index of the last step reading or writing it
-    for i, s in enumerate(steps):
-        for r in (*s.reads, *s.writes):
-            last[R[alias.get(r, r)]] = i
+    last = _last_use(steps, R, alias)
     buffers, pool = {}, {}
     nbytes = 0
     for i, s in enumerate(steps):
-        if s.guard or s.effect or not isinstance(s.outs, int) or s.writes:
+        if not _wants_buffer(s, values, R, escaping_roots):
             continue
         v = values[s.outs]
-        if v.scalar is not None or v.shape is None or not v.fresh or R[v.id] != v.id:
-            continue
-        if v.id in escaping_roots or v.shape == () or 0 in v.shape:
-            continue
-        if not (isinstance(s.fn, np.ufunc) or _is_reduce(s.fn)) or (s.kwargs and "out" in s.kwargs):
-            continue
         plain = rec._plain_of_step(s.outs)
         key = (plain.shape, plain.dtype.str, plain.strides)
         free = pool.setdefault(key, [])
@@ -257,13 +276,56 @@ def build(rec: Recorder, scope, out_template, steps=None, inputs=(), saved=None,
             buf = free.pop(pick)[0]
         buffers[v.id] = buf
         free.append((buf, last.get(v.id, i), v.id))
+    return buffers, nbytes
 
-    # 5. source
+
+def _last_use(steps: list[Step], R, alias: dict) -> dict:
+    """root -> index of the last step reading or writing it."""
+    last = {}
+    for i, s in enumerate(steps):
+        for r in (*s.reads, *s.writes):
+            last[R[alias.get(r, r)]] = i
+    return last
+
+
+def _wants_buffer(s: Step, values, R, escaping_roots: set) -> bool:
+    """Whether the step makes a fresh temporary array a ufunc or reduction can write via `out=`."""
+    if s.guard or s.effect or not isinstance(s.outs, int) or s.writes:
+        return False
+    v = values[s.outs]
+    if v.scalar is not None or v.shape is None or not v.fresh or R[v.id] != v.id:
+        return False
+    if v.id in escaping_roots or v.shape == () or 0 in v.shape:
+        return False
+    if s.kwargs and "out" in s.kwargs:
+        return False
+    return isinstance(s.fn, np.ufunc) or _is_reduce(s.fn)
+
+
+def _write(src: _Source, values, steps: list[Step], buffers: dict, scope, out_template, inputs, saved,
+           live: set) -> str:
+    """The source of `replay`: checks, kernels, write-backs, outputs."""
     used = set(live)
     for s in steps:
         used.update(s.reads)
         used.update(s.writes)
-    src = _Source(namespace, values, alias)
+    pro = _external_checks(src, values, used, inputs) + _pin_checks(src, scope)
+    lines = ["def replay(args, kwargs, saved=None):", "    try:"]
+    lines += ["        " + line for line in pro] or ["        pass"]
+    lines += [f"        v{k} = saved[{i}]" for i, k in enumerate(inputs)]
+    lines += ["    except (AttributeError, KeyError, IndexError, TypeError) as e:",
+              "        raise Miss(repr(e)) from None"]
+    for v in values:
+        if v.kind == "const" and v.snapshot is not None and v.id in used:
+            lines.append(f"    v{v.id} = {src.const(v.snapshot)}.copy(order='K')")
+    for s in steps:
+        lines += ["    " + line for line in src.step(s, buffers)]
+    lines += _epilogue(src, scope, out_template, saved)
+    return "\n".join(lines) + "\n"
+
+
+def _external_checks(src: _Source, values, used: set, inputs) -> list[str]:
+    """Read each external the plan uses and check its type (and an array's shape and dtype)."""
     pro = []
     given = set(inputs)
     for v in values:
@@ -276,6 +338,12 @@ def build(rec: Recorder, scope, out_template, steps=None, inputs=(), saved=None,
                        f"v{v.id}.dtype is not {src.const(v.dtype)}: raise Miss({what})")
         else:
             pro.append(f"if type(v{v.id}) is not {src.const(_plain_type(v.scalar))}: raise Miss({what})")
+    return pro
+
+
+def _pin_checks(src: _Source, scope) -> list[str]:
+    """Check each of the scope's pins."""
+    pro = []
     for loc, kind, value in scope.pins if scope is not None else ():
         e = src.loc(loc)
         what = src.const("pin " + loc.text())
@@ -287,16 +355,12 @@ def build(rec: Recorder, scope, out_template, steps=None, inputs=(), saved=None,
             pro.append(f"if {e} is not {src.loc(value)}: raise Miss({what})")
         else:
             pro.append(f"if {e} != {src.const(value)}: raise Miss({what})")
-    lines = ["def replay(args, kwargs, saved=None):", "    try:"]
-    lines += ["        " + line for line in pro] or ["        pass"]
-    lines += [f"        v{k} = saved[{i}]" for i, k in enumerate(inputs)]
-    lines += ["    except (AttributeError, KeyError, IndexError, TypeError) as e:",
-              "        raise Miss(repr(e)) from None"]
-    for v in values:
-        if v.kind == "const" and v.snapshot is not None and v.id in used:
-            lines.append(f"    v{v.id} = {src.const(v.snapshot)}.copy(order='K')")
-    for s in steps:
-        lines += ["    " + line for line in src.step(s, buffers)]
+    return pro
+
+
+def _epilogue(src: _Source, scope, out_template, saved) -> list[str]:
+    """Write back, move the version counters, return the outputs (and the saved values)."""
+    lines = []
     for loc, ref in scope.writebacks if scope is not None else ():
         lines.append(f"    {src.loc(loc)} = {src.ref(ref)}")
     for t, d in scope.version_moves if scope is not None else ():
@@ -306,11 +370,7 @@ def build(rec: Recorder, scope, out_template, steps=None, inputs=(), saved=None,
         lines.append(f"    return {src.output(out_template)}, S")
     else:
         lines.append(f"    return {src.output(out_template)}")
-    source = "\n".join(lines) + "\n"
-    for v in values:
-        if v.kind == "ext" and v.scalar is None:
-            v.obj = None  # (the arrays of the capture's call need not live on)
-    return Plan(source, namespace, steps, rec, len(buffers), nbytes, first_effect, {})
+    return lines
 
 
 def _roots(rec: Recorder) -> list[int]:
