@@ -636,11 +636,17 @@ def to(x, *args, dtype=None, device=None):
     for a in args:
         if isinstance(a, Tensor):
             device, dtype = a.device, a.dtype
-        elif isinstance(a, str) or (a is not None and not isinstance(a, type) and hasattr(a, "asarray")):
-            device = a
+        elif isinstance(a, str) and (a.split(":")[0] in ("cpu", "cuda") or ":" in a) or \
+                (a is not None and not isinstance(a, (str, type)) and hasattr(a, "asarray")):
+            device = a  # (another string is a dtype's name: x.to("float64"))
         elif a is not None:
             dtype = a
     x = as_tensor(x)
+    if isinstance(dtype, str):
+        try:
+            np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"to: {dtype!r} is neither a device ('cpu', 'cuda', 'cuda:<n>') nor a dtype") from None
     if device is not None and not _here(x.data, device):
         source = x.device if type(x.data) is np.ndarray or x.device.type == "cuda" else backend.namespace(x.data)
         x = apply(D.ToDevice, x, device=device if not isinstance(device, str) else _TDevice(device), source=source)

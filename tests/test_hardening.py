@@ -198,3 +198,13 @@ def test_statistics_of_integers_are_float64_as_numpys(stat, expected):
     out = stat(autograd.tensor([1, 2, 4]))
     assert out.dtype == np.float64
     np.testing.assert_allclose(out.item(), expected)
+
+
+def test_to_takes_dtype_names_and_names_a_bad_argument():
+    x = autograd.tensor([1.0, 2.0])
+    assert x.to("float64").dtype == np.float64 and x.to("cpu", "float16").dtype == np.float16
+    with pytest.raises(TypeError, match="'tpu' is neither a device"):
+        x.to("tpu")
+    if not autograd.cuda.is_available():  # (on a GPU machine the move itself is tested in tests/gpu)
+        with pytest.raises(RuntimeError, match="to: device 'cuda:0' is not available"):
+            x.to("cuda:0")
