@@ -84,6 +84,20 @@ def check_same(a, b, what: str) -> None:
 
 
 # ----------------------------------------------------------------------------- 1. small MLP
+def training_step(model, opt, loss_fn, x, y):
+    """One step of `model` on (x, y) with `opt`, as a function for timing (returns the loss)."""
+    x = autograd.tensor(x)
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
 def small(jax):
     model, eager = M.ours_small()
     ref = M.numpy_small([p.data for p in model.parameters()])
@@ -97,16 +111,8 @@ def small(jax):
     autograd.manual_seed(0)
     flat_model = nn.Sequential(nn.Linear(2, 16, dtype=np.float64), nn.Tanh(), nn.Linear(16, 16, dtype=np.float64),
                                nn.Tanh(), nn.Linear(16, 1, dtype=np.float64))
-    flat_opt = nn.optim.SGD(flat_model.parameters(), lr=0.05, flat=True)
-    x = autograd.tensor(M.X2)
-
-    def flat_step():
-        flat_opt.zero_grad()
-        loss = F.mse_loss(flat_model(x), M.Y2)
-        loss.backward()
-        flat_opt.step()
-        return loss
-
+    flat_step = training_step(flat_model, nn.optim.SGD(flat_model.parameters(), lr=0.05, flat=True),
+                              F.mse_loss, M.X2, M.Y2)
     impls = {"numpy (hand-written)": ref, "graphgrad eager": eager, "graphgrad compiled": compiled,
              "graphgrad compiled, flat SGD": autograd.compile(flat_step)}
     if jax is not None:
@@ -150,16 +156,8 @@ def large(jax):
         check_same(eager(), compiled(), "large MLP")
     autograd.manual_seed(0)
     flat_model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
-    flat_opt = nn.optim.Adam(flat_model.parameters(), lr=1e-3, flat=True)
-    x = autograd.tensor(M.X1)
-
-    def flat_step():
-        flat_opt.zero_grad()
-        loss = F.cross_entropy(flat_model(x), M.Y1)
-        loss.backward()
-        flat_opt.step()
-        return loss
-
+    flat_step = training_step(flat_model, nn.optim.Adam(flat_model.parameters(), lr=1e-3, flat=True),
+                              F.cross_entropy, M.X1, M.Y1)
     impls = {"numpy (hand-written)": lambda: ref.step(M.X1, M.Y1), "graphgrad eager": eager,
              "graphgrad compiled": compiled, "graphgrad compiled, flat Adam": autograd.compile(flat_step)}
     if jax is not None:
