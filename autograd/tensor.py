@@ -177,7 +177,7 @@ class Tensor:
             self._grad = None
             return
         arr = value.data if isinstance(value, Tensor) else value
-        if not backend.is_array(arr) or isinstance(arr, np.generic):
+        if not backend.is_array(arr):
             raise TypeError(f"grad: assigned grad must be a Tensor, an array or None; got {type(value).__name__}")
         if type(arr) is not type(self.data) and backend.device_name(arr) != backend.device_name(self.data):
             raise RuntimeError(f"grad: assigned grad is on {backend.device_name(arr)}; expected "

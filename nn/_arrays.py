@@ -15,16 +15,9 @@ import numpy as np
 from autograd import backend
 
 
-def place(a, device):
-    """`a` on `device`: "cpu", "cuda" / "cuda:<n>", an array namespace (`array_api_strict`), or
-    the name a Tensor's `.device` gives an array of another library ("array_api_strict:CPU_DEVICE").
-    The array itself when it is there already; raises RuntimeError naming a device we don't have."""
-    return backend.on_device(a, device)
-
-
 def check_device(device) -> None:
-    """Raise the RuntimeError `place` would, before anything moves (CUDA without a GPU)."""
-    place(np.zeros(0), device)
+    """Raise the RuntimeError `backend.on_device` would, before anything moves (CUDA without a GPU)."""
+    backend.on_device(np.zeros(0), device)
 
 
 def like(a, ref):

@@ -29,7 +29,7 @@ import numpy as np
 from autograd import Tensor, backend
 from autograd.files import atomic_open
 
-from ._arrays import check_device, place
+from ._arrays import check_device
 
 FORMAT = "graphgrad-checkpoint"
 VERSION = 1
@@ -193,7 +193,7 @@ def _read(zf: zipfile.ZipFile, path: str, limit: int, map_location=None):
         with zf.open(info) as fp:
             arrays[key] = np.lib.format.read_array(fp, allow_pickle=False)
     if map_location is not None:
-        arrays = {k: place(a, map_location) for k, a in arrays.items()}
+        arrays = {k: backend.on_device(a, map_location) for k, a in arrays.items()}
     return _decode(meta["root"], arrays, bad)
 
 

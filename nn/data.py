@@ -18,7 +18,7 @@ from autograd import Tensor, as_tensor, backend
 from autograd import random as _random
 
 from . import distributed
-from ._arrays import check_device, place
+from ._arrays import check_device
 
 
 class Dataset:
@@ -188,7 +188,7 @@ class DataLoader:
 def _moved(batch, device):
     if isinstance(batch, tuple):
         return tuple(_moved(b, device) for b in batch)
-    return as_tensor(place(batch.data, device))
+    return as_tensor(backend.on_device(batch.data, device))
 
 
 class DistributedSampler:

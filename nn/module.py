@@ -18,7 +18,7 @@ import autograd
 from autograd import Tensor, backend
 from autograd.mode import set_scope
 
-from ._arrays import check_device, like, place
+from ._arrays import check_device, like
 
 
 class Parameter(Tensor):
@@ -268,7 +268,7 @@ class Module:
                 raise TypeError(f"{type(self).__name__}.to: expects a floating dtype; got {dtype}")
         for t in self._tensors():
             data, g = t.data, t.grad
-            new = data if device is None else place(data, device)
+            new = data if device is None else backend.on_device(data, device)
             if dtype is not None and backend.kind(new.dtype) == "f":
                 xp = backend.namespace(new)
                 target = backend.dtype_in(xp, dtype)
